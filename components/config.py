@@ -1,0 +1,367 @@
+"""The stack config: the one place that reads Pulumi config.
+
+Every key lives flat in the `mcp-deploy:` namespace because `Pulumi.yaml` can declare only
+string, integer, boolean and array keys, and we want every key declared. `StackConfig` is the
+single source of truth: `Pulumi.yaml` declarations and the README table are checked against it.
+
+`read_stack_config()` validates everything in one pass and raises one `ConfigError` that names
+every bad key, the value given and what is allowed, before the program registers anything.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+import pulumi
+from croniter import croniter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from components.config_errors import ConfigError, problems_from_validation
+
+NAMESPACE = "mcp-deploy"
+
+Target = Literal["aws-ecs", "gcp-cloudrun", "kubernetes"]
+Environment = Literal["development", "production"]
+# Data-tier sizes are named, not native, so that switching `target` is one key: each target
+# maps a size to its own instance class and documents the mapping.
+Size = Literal["small", "medium", "large", "xlarge"]
+
+# Fargate accepts only these CPU units and, for each, these memory sizes in MiB.
+FARGATE_MEMORY: dict[int, range] = {
+    256: range(512, 2049, 512),
+    512: range(1024, 4097, 1024),
+    1024: range(2048, 8193, 1024),
+    2048: range(4096, 16385, 1024),
+    4096: range(8192, 30721, 1024),
+    8192: range(16384, 61441, 4096),
+    16384: range(32768, 122881, 8192),
+}
+# CloudWatch Logs accepts only these retention periods.
+# fmt: off
+CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
+                             1827, 2192, 2557, 2922, 3288, 3653)
+# fmt: on
+
+_HOSTNAME_LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$)({_HOSTNAME_LABEL}\.)+[a-z]{{2,63}}$")
+# An OCI image reference: registry/path[:tag][@sha256:digest]; at least a registry or a path.
+_IMAGE_REF = re.compile(
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)+"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+)
+_HTTPS_URL = re.compile(r"^https://[a-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?$")
+
+
+def reject(allowed: str) -> PydanticCustomError:
+    """A validation error whose text is what is allowed (the formatter adds key and value)."""
+    return PydanticCustomError("config_rule", "{allowed}", {"allowed": allowed})
+
+
+class StackConfig(BaseModel):
+    """Every `mcp-deploy:` key. Field order matters: later validators read earlier fields."""
+
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
+    )
+
+    environment: Environment = Field(
+        "development",
+        description="development or production; production demands alerts, deletion protection "
+        "and final snapshots",
+    )
+    target: Target = Field(description="where the server runs: aws-ecs, gcp-cloudrun or kubernetes")
+    domain: str = Field(description="public hostname of the MCP server, e.g. mcp.example.com")
+    image: str | None = Field(
+        None,
+        description="prebuilt image reference to deploy; empty builds server/ and pushes it to "
+        "the target's registry",
+    )
+
+    service_cpu: Annotated[int, Field(ge=256, le=16384)] = Field(
+        512, description="CPU per replica in CPU units (1024 = 1 vCPU)", validate_default=True
+    )
+    service_memory: Annotated[int, Field(ge=512, le=122880)] = Field(
+        1024, description="memory per replica in MiB", validate_default=True
+    )
+    min_replicas: Annotated[int, Field(ge=0, le=100)] = Field(
+        1, description="fewest replicas autoscaling keeps (0 lets Cloud Run scale to zero)"
+    )
+    max_replicas: Annotated[int, Field(ge=1, le=100)] = Field(
+        3, description="most replicas autoscaling may start; at least minReplicas"
+    )
+    target_cpu_percent: Annotated[int, Field(ge=10, le=90)] = Field(
+        60, description="average CPU utilisation autoscaling aims for"
+    )
+    concurrency: Annotated[int, Field(ge=1, le=1000)] = Field(
+        80, description="concurrent requests one replica serves before autoscaling adds another"
+    )
+    log_retention_days: Annotated[int, Field(ge=1, le=3653)] = Field(
+        30, description="days the server's logs are kept", validate_default=True
+    )
+
+    auth_issuer: str = Field(
+        description="https URL of the OAuth 2.1 issuer whose JWKS signs access tokens (required: "
+        "the deployed server refuses unauthenticated traffic)"
+    )
+    auth_audience: str | None = Field(
+        None, description="token audience; empty means the public MCP URL https://<domain>/mcp"
+    )
+    auth_read_scope: Annotated[str, Field(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$")] = Field(
+        "notes:read", description="scope that read-only tools require"
+    )
+    auth_write_scope: Annotated[str, Field(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$")] = Field(
+        "notes:write", description="scope that tools which change data require"
+    )
+    auth_tenant_claim: Annotated[str, Field(pattern=r"^[A-Za-z0-9_:./-]{1,64}$")] | None = Field(
+        None, description="token claim that scopes data to a tenant, in addition to the subject"
+    )
+
+    postgres_version: Annotated[int, Field(ge=14, le=17)] = Field(
+        16, description="PostgreSQL major version"
+    )
+    postgres_size: Size = Field("small", description="database size: small, medium, large, xlarge")
+    postgres_storage_gb: Annotated[int, Field(ge=20, le=16384)] = Field(
+        20, description="database storage in GiB"
+    )
+    postgres_high_availability: bool = Field(
+        False, description="a standby in another zone with automatic failover"
+    )
+    postgres_backup_retention_days: Annotated[int, Field(ge=1, le=35)] = Field(
+        7, description="days the database's own automated backups are kept"
+    )
+    postgres_deletion_protection: bool = Field(
+        False,
+        description="refuse to delete the database (required in production)",
+        validate_default=True,
+    )
+    postgres_final_snapshot: bool = Field(
+        False,
+        description="take a final snapshot when the database is deleted (required in production)",
+        validate_default=True,
+    )
+
+    redis_size: Size = Field("small", description="cache size: small, medium, large, xlarge")
+    redis_high_availability: bool = Field(
+        False, description="a replica in another zone with automatic failover"
+    )
+
+    backup_schedule: str = Field(
+        "0 3 * * *", description="when the pg_dump backup job runs: a 5-field cron, UTC"
+    )
+    backup_retention_days: Annotated[int, Field(ge=1, le=3650)] = Field(
+        30, description="days backup dumps are kept in the bucket"
+    )
+
+    alert_email: EmailStr | None = Field(
+        None,
+        description="address that receives alarms (required in production)",
+        validate_default=True,
+    )
+
+    postgres_password: SecretStr | None = Field(
+        None,
+        description="database password; empty generates one",
+        json_schema_extra={"secret": True},
+    )
+    redis_auth_token: SecretStr | None = Field(
+        None,
+        description="Redis AUTH token; empty generates one",
+        json_schema_extra={"secret": True},
+    )
+    request_state_key: SecretStr | None = Field(
+        None,
+        description="key replicas share to sign MCP request state; empty generates one",
+        json_schema_extra={"secret": True},
+    )
+
+    @field_validator("domain")
+    @classmethod
+    def _domain_is_a_hostname(cls, value: str) -> str:
+        if not _HOSTNAME.match(value):
+            raise reject(
+                "a lowercase hostname with a dot and no scheme, port or path, e.g. mcp.example.com"
+            )
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _image_is_a_reference(cls, value: str | None) -> str | None:
+        if value is not None and not _IMAGE_REF.match(value):
+            raise reject(
+                "an image reference like registry.example.com/team/mcp-server:1.4.2 "
+                "or ...@sha256:<64 hex>"
+            )
+        return value
+
+    @field_validator("service_cpu")
+    @classmethod
+    def _fargate_cpu(cls, cpu: int, info: ValidationInfo) -> int:
+        if info.data.get("target") == "aws-ecs" and cpu not in FARGATE_MEMORY:
+            raise reject("a Fargate size: " + ", ".join(map(str, FARGATE_MEMORY)))
+        return cpu
+
+    @field_validator("service_memory")
+    @classmethod
+    def _fargate_memory(cls, memory: int, info: ValidationInfo) -> int:
+        sizes = FARGATE_MEMORY.get(info.data.get("service_cpu", 0))
+        if info.data.get("target") == "aws-ecs" and sizes is not None and memory not in sizes:
+            raise reject(
+                f"with serviceCpu {info.data['service_cpu']}, Fargate takes "
+                f"{sizes.start} to {sizes.stop - 1} MiB in steps of {sizes.step}"
+            )
+        return memory
+
+    @field_validator("max_replicas")
+    @classmethod
+    def _max_at_least_min(cls, maximum: int, info: ValidationInfo) -> int:
+        minimum = info.data.get("min_replicas")
+        if minimum is not None and maximum < minimum:
+            raise reject(f"at least minReplicas ({minimum})")
+        return maximum
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _cloudwatch_retention(cls, days: int, info: ValidationInfo) -> int:
+        if info.data.get("target") == "aws-ecs" and days not in CLOUDWATCH_RETENTION_DAYS:
+            raise reject(
+                "one of CloudWatch's periods: " + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS))
+            )
+        return days
+
+    @field_validator("auth_issuer", "auth_audience")
+    @classmethod
+    def _https_url(cls, value: str | None) -> str | None:
+        if value is not None and not _HTTPS_URL.match(value):
+            raise reject("an https:// URL with no query or fragment")
+        return value
+
+    @field_validator("postgres_deletion_protection", "postgres_final_snapshot")
+    @classmethod
+    def _on_in_production(cls, value: bool, info: ValidationInfo) -> bool:
+        if info.data.get("environment") == "production" and not value:
+            raise reject("true in production")
+        return value
+
+    @field_validator("backup_schedule")
+    @classmethod
+    def _five_field_cron(cls, value: str) -> str:
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            raise reject(
+                "a 5-field cron expression (minute hour day month weekday), e.g. 0 3 * * *"
+            )
+        return value
+
+    @field_validator("alert_email", mode="after")
+    @classmethod
+    def _alerts_in_production(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and info.data.get("environment") == "production":
+            raise reject("an email address; production stacks must send alarms somewhere")
+        return value
+
+    @field_validator("postgres_password")
+    @classmethod
+    def _postgres_password(cls, value: SecretStr | None) -> SecretStr | None:
+        # RDS and Cloud SQL both refuse these characters in a master password.
+        if value is not None and not re.fullmatch(r"[^/@\"\s]{16,128}", value.get_secret_value()):
+            raise reject('16 to 128 characters without / @ " or spaces')
+        return value
+
+    @field_validator("redis_auth_token")
+    @classmethod
+    def _redis_token(cls, value: SecretStr | None) -> SecretStr | None:
+        # ElastiCache's AUTH token rules; Memorystore and in-cluster Redis accept these too.
+        if value is not None and not re.fullmatch(r"[\x21-\x7e]{16,128}", value.get_secret_value()):
+            raise reject("16 to 128 printable characters without spaces")
+        if value is not None and re.search(r"[@\"/]", value.get_secret_value()):
+            raise reject('16 to 128 printable characters without spaces, @, " or /')
+        return value
+
+    @field_validator("request_state_key")
+    @classmethod
+    def _state_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise reject("at least 32 characters")
+        return value
+
+    @property
+    def mcp_url(self) -> str:
+        return f"https://{self.domain}/mcp"
+
+    @property
+    def audience(self) -> str:
+        """RFC 8707: tokens must name this server's public MCP URL unless config says otherwise."""
+        return self.auth_audience or self.mcp_url
+
+
+def secret_keys() -> frozenset[str]:
+    """Config keys whose values must be stored with `pulumi config set --secret`."""
+    return frozenset(
+        field.alias or name
+        for name, field in StackConfig.model_fields.items()
+        if isinstance(field.json_schema_extra, dict) and field.json_schema_extra.get("secret")
+    )
+
+
+def parse_stack_config(values: dict[str, str], secret: set[str]) -> StackConfig:
+    """Validate raw `mcp-deploy:` values (keys without namespace, values as the CLI passes them).
+
+    An empty string means unset: `Pulumi.yaml` declares optional keys with "" as default so the
+    CLI itself never stops on a missing key and this function can report every problem at once.
+    """
+    given = {key: value for key, value in values.items() if value != ""}
+    plaintext_secrets = sorted(key for key in given if key in secret_keys() and key not in secret)
+    try:
+        config, error = StackConfig.model_validate(given), None
+    except ValidationError as caught:
+        config, error = None, caught
+    if config is None or plaintext_secrets:
+        problems = problems_from_validation(error, StackConfig, secret_keys(), plaintext_secrets)
+        raise ConfigError(NAMESPACE, problems)
+    return config
+
+
+def read_stack_config() -> StackConfig:
+    """Read and validate this stack's `mcp-deploy:` config as the Pulumi engine handed it over."""
+    values, secret = _namespace_values()
+    return parse_stack_config(values, secret)
+
+
+def secret_output(value: SecretStr | None) -> pulumi.Output[str] | None:
+    """Hand a secret config value on as a Pulumi secret, never as plain text."""
+    return None if value is None else pulumi.Output.secret(value.get_secret_value())
+
+
+def _namespace_values() -> tuple[dict[str, str], set[str]]:
+    """All `mcp-deploy:` keys the engine passed, and which of them are secret.
+
+    `pulumi.Config` can only look keys up, and unknown keys must be reported, so this lists them
+    from the two places the SDK keeps config: the in-process map (automation API, tests) and the
+    PULUMI_CONFIG environment variable that the CLI's language host sets.
+    """
+    from pulumi.runtime import config as runtime_config
+
+    merged: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_env = set(runtime_config.get_config_secret_keys_env())
+    prefix = f"{NAMESPACE}:"
+    values: dict[str, str] = {}
+    secret: set[str] = set()
+    for full_key, value in merged.items():
+        if not full_key.startswith(prefix):
+            continue
+        key = full_key[len(prefix) :]
+        values[key] = value
+        if full_key in secret_env or runtime_config.is_config_secret(full_key):
+            secret.add(key)
+    return values, secret
