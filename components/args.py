@@ -1,0 +1,127 @@
+"""Plain typed arguments that every target component takes.
+
+Components never read config: a program (ours in `__main__.py`, or anyone else's) builds these
+and hands them over. `from_config` is the one bridge from the validated stack config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+from components.config import Size, StackConfig, secret_output
+
+
+@dataclass(frozen=True)
+class ServiceArgs:
+    cpu: int  # CPU units, 1024 = 1 vCPU
+    memory_mib: int
+    min_replicas: int
+    max_replicas: int
+    target_cpu_percent: int
+    concurrency: int
+    log_retention_days: int
+
+
+@dataclass(frozen=True)
+class AuthArgs:
+    issuer: str
+    audience: str
+    read_scope: str
+    write_scope: str
+    tenant_claim: str | None
+
+
+@dataclass(frozen=True)
+class PostgresArgs:
+    version: int
+    size: Size
+    storage_gb: int
+    high_availability: bool
+    backup_retention_days: int
+    deletion_protection: bool
+    final_snapshot: bool
+
+
+@dataclass(frozen=True)
+class RedisArgs:
+    size: Size
+    high_availability: bool
+
+
+@dataclass(frozen=True)
+class BackupArgs:
+    schedule: str  # 5-field cron, UTC
+    retention_days: int
+
+
+@dataclass(frozen=True)
+class SecretArgs:
+    """Secrets the stack config gives, as Pulumi secrets. None: the target generates one with
+    pulumi-random. Either way the target stores it in its own secret manager."""
+
+    postgres_password: pulumi.Output[str] | None
+    redis_auth_token: pulumi.Output[str] | None
+    request_state_key: pulumi.Output[str] | None
+
+
+@dataclass(frozen=True)
+class McpServiceArgs:
+    domain: str
+    production: bool
+    image: str | None  # a prebuilt reference, or None to build server/
+    service: ServiceArgs
+    auth: AuthArgs
+    postgres: PostgresArgs
+    redis: RedisArgs
+    backup: BackupArgs
+    alert_email: str | None
+    secrets: SecretArgs
+
+    @property
+    def mcp_url(self) -> str:
+        return f"https://{self.domain}/mcp"
+
+
+def from_config(config: StackConfig) -> McpServiceArgs:
+    return McpServiceArgs(
+        domain=config.domain,
+        production=config.environment == "production",
+        image=config.image,
+        service=ServiceArgs(
+            cpu=config.service_cpu,
+            memory_mib=config.service_memory,
+            min_replicas=config.min_replicas,
+            max_replicas=config.max_replicas,
+            target_cpu_percent=config.target_cpu_percent,
+            concurrency=config.concurrency,
+            log_retention_days=config.log_retention_days,
+        ),
+        auth=AuthArgs(
+            issuer=config.auth_issuer,
+            audience=config.audience,
+            read_scope=config.auth_read_scope,
+            write_scope=config.auth_write_scope,
+            tenant_claim=config.auth_tenant_claim,
+        ),
+        postgres=PostgresArgs(
+            version=config.postgres_version,
+            size=config.postgres_size,
+            storage_gb=config.postgres_storage_gb,
+            high_availability=config.postgres_high_availability,
+            backup_retention_days=config.postgres_backup_retention_days,
+            deletion_protection=config.postgres_deletion_protection,
+            final_snapshot=config.postgres_final_snapshot,
+        ),
+        redis=RedisArgs(size=config.redis_size, high_availability=config.redis_high_availability),
+        backup=BackupArgs(
+            schedule=config.backup_schedule, retention_days=config.backup_retention_days
+        ),
+        alert_email=config.alert_email,
+        secrets=SecretArgs(
+            postgres_password=secret_output(config.postgres_password),
+            redis_auth_token=secret_output(config.redis_auth_token),
+            request_state_key=secret_output(config.request_state_key),
+        ),
+    )

@@ -1,0 +1,63 @@
+"""Which component serves which `target`, and the outputs every target must expose.
+
+`__main__.py` stays target-agnostic: it asks `builder_for(target)` before registering anything,
+so a stack naming an unbuilt target fails without touching any cloud.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import pulumi
+
+from components.args import McpServiceArgs
+from components.config import Target
+
+# The stack outputs, in the order `__main__.py` exports them; every target provides all of them.
+OUTPUT_NAMES = ("url", "mcp_endpoint", "image", "database", "cache", "backup_bucket")
+
+
+class McpService(Protocol):
+    """The public shape of every target's component (see OUTPUT_NAMES)."""
+
+    url: pulumi.Output[str]
+    mcp_endpoint: pulumi.Output[str]
+    image: pulumi.Output[str]
+    database: pulumi.Output[str]
+    cache: pulumi.Output[str]
+    backup_bucket: pulumi.Output[str]
+
+
+class Builder(Protocol):
+    def __call__(
+        self, name: str, args: McpServiceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> McpService: ...
+
+
+class TargetNotImplementedError(pulumi.RunError):
+    """A `RunError`, so `pulumi up` prints the message without a traceback."""
+
+
+# Targets whose component is built. The others are tracked issues, named in the error.
+BUILT: dict[Target, Builder] = {}
+PLANNED: dict[Target, str] = {
+    "aws-ecs": "issue #4: ECS Fargate, ALB, RDS, ElastiCache",
+    "gcp-cloudrun": "issue #5: Cloud Run, Cloud SQL, Memorystore",
+    "kubernetes": "issue #6: Deployment, Ingress, in-cluster or external data",
+}
+
+
+def builder_for(target: Target) -> Builder:
+    builder = BUILT.get(target)
+    if builder is None:
+        built = ", ".join(sorted(BUILT)) or "none yet"
+        raise TargetNotImplementedError(
+            f"target {target} is not implemented yet ({PLANNED[target]}); nothing was registered. "
+            f"Built targets: {built}."
+        )
+    return builder
+
+
+def export_outputs(service: McpService) -> None:
+    for name in OUTPUT_NAMES:
+        pulumi.export(name, getattr(service, name))
