@@ -1,0 +1,209 @@
+"""Bad stack config stops the real program before any resource, with one message that names
+every bad key, the value given and what is allowed."""
+
+import pytest
+
+from components.config import StackConfig, parse_stack_config
+from components.config_errors import ConfigError
+from tests.harness.program import ProgramRun, run_program
+
+# The keys every stack must set, with valid values.
+REQUIRED = {"domain": "mcp.example.com", "authIssuer": "https://auth.example.com/"}
+
+
+def failed(stack: str, **overrides: str) -> ConfigError:
+    run = run_program(stack, overrides=overrides)
+    assert isinstance(run.error, ConfigError), f"expected a ConfigError, got {run.error!r}"
+    assert run.resources == [], "bad config must stop the program before any resource"
+    return run.error
+
+
+def lines_of(error: ConfigError) -> list[str]:
+    return str(error).splitlines()[1:]
+
+
+@pytest.mark.parametrize(
+    ("stack", "overrides", "expected_line"),
+    [
+        pytest.param(
+            "dev",
+            {"target": "azure-aci"},
+            "mcp-deploy:target: got azure-aci; allowed: aws-ecs, gcp-cloudrun, kubernetes",
+            id="unknown-target",
+        ),
+        pytest.param(
+            "dev",
+            {"serviceCpus": "512"},
+            "mcp-deploy:serviceCpus: got 512; allowed: no such key (did you mean serviceCpu?)",
+            id="unknown-key",
+        ),
+        pytest.param(
+            "dev",
+            {"minReplicas": "-1"},
+            "mcp-deploy:minReplicas: got -1; allowed: a whole number from 0 to 100",
+            id="negative-number",
+        ),
+        pytest.param(
+            "prod",
+            {"maxReplicas": "5000"},
+            "mcp-deploy:maxReplicas: got 5000; allowed: a whole number from 1 to 100",
+            id="oversized-number",
+        ),
+        pytest.param(
+            "dev",
+            {"minReplicas": "4", "maxReplicas": "2"},
+            "mcp-deploy:maxReplicas: got 2; allowed: at least minReplicas (4)",
+            id="max-below-min",
+        ),
+        pytest.param(
+            "dev",
+            {"domain": "https://mcp.example.com/"},
+            "mcp-deploy:domain: got https://mcp.example.com/; allowed: a lowercase hostname "
+            "with a dot and no scheme, port or path, e.g. mcp.example.com",
+            id="malformed-domain",
+        ),
+        pytest.param(
+            "prod",
+            {"backupRetentionDays": "0"},
+            "mcp-deploy:backupRetentionDays: got 0; allowed: a whole number from 1 to 3650",
+            id="backup-retention-zero",
+        ),
+        pytest.param(
+            "prod",
+            {"authIssuer": ""},
+            "mcp-deploy:authIssuer: got nothing; allowed: https URL of the OAuth 2.1 issuer",
+            id="prod-without-auth-issuer",
+        ),
+        pytest.param(
+            "dev",
+            {"serviceCpu": "300"},
+            "mcp-deploy:serviceCpu: got 300; allowed: a Fargate size: 256, 512, 1024, 2048, "
+            "4096, 8192, 16384",
+            id="not-a-fargate-size",
+        ),
+        pytest.param(
+            "prod",
+            {"postgresDeletionProtection": "false"},
+            "mcp-deploy:postgresDeletionProtection: got false; allowed: true in production",
+            id="prod-without-deletion-protection",
+        ),
+        pytest.param(
+            "prod",
+            {"alertEmail": "on-call"},
+            "mcp-deploy:alertEmail: got on-call; allowed: an email address like oncall@example.com",
+            id="malformed-email",
+        ),
+        pytest.param(
+            "dev",
+            {"backupSchedule": "daily"},
+            "mcp-deploy:backupSchedule: got daily; allowed: a 5-field cron expression",
+            id="malformed-schedule",
+        ),
+    ],
+)
+def test_each_bad_value_gets_one_readable_line(
+    stack: str, overrides: dict[str, str], expected_line: str
+) -> None:
+    error = failed(stack, **overrides)
+    assert str(error).startswith("invalid stack config (1 problem):\n")
+    [line] = lines_of(error)
+    assert line.strip().startswith(expected_line)
+
+
+def test_every_problem_is_named_in_one_message() -> None:
+    error = failed(
+        "prod",
+        target="azure-aci",
+        serviceCpus="512",
+        minReplicas="-1",
+        maxReplicas="5000",
+        domain="MCP.example.com",
+        backupRetentionDays="0",
+        authIssuer="",
+        alertEmail="",
+    )
+    keys = [line.split(":")[1] for line in lines_of(error)]
+    assert keys == sorted(
+        [
+            "alertEmail",
+            "authIssuer",
+            "backupRetentionDays",
+            "domain",
+            "maxReplicas",
+            "minReplicas",
+            "serviceCpus",
+            "target",
+        ]
+    )
+    assert str(error).startswith("invalid stack config (8 problems):")
+
+
+def test_secret_keys_must_be_stored_as_secrets_and_are_never_echoed() -> None:
+    leaked = "Plaintext-Password-For-The-Test-Only"
+    error = failed("dev", postgresPassword=leaked)
+    assert leaked not in str(error)
+    assert lines_of(error) == [
+        "  mcp-deploy:postgresPassword: got [secret] stored as plain text; "
+        "allowed: a secret: pulumi config set --secret postgresPassword"
+    ]
+
+
+def test_invalid_secret_values_are_reported_without_their_value() -> None:
+    values = {**REQUIRED, "target": "kubernetes", "requestStateKey": "too-short"}
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(values, secret={"requestStateKey"})
+    assert "too-short" not in str(caught.value)
+    assert "mcp-deploy:requestStateKey: got [secret]; allowed: at least 32 characters" in str(
+        caught.value
+    )
+
+
+def test_production_rules_check_defaults_too() -> None:
+    values = {**REQUIRED, "environment": "production", "target": "kubernetes"}
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(values, secret=set())
+    assert [line.split(": got")[0].strip() for line in lines_of(caught.value)] == [
+        "mcp-deploy:alertEmail",
+        "mcp-deploy:postgresDeletionProtection",
+        "mcp-deploy:postgresFinalSnapshot",
+    ]
+
+
+def test_fargate_and_cloudwatch_rules_apply_only_to_aws() -> None:
+    base = {**REQUIRED, "serviceCpu": "512", "serviceMemory": "700", "logRetentionDays": "10"}
+    config = parse_stack_config({**base, "target": "kubernetes"}, secret=set())
+    assert (config.service_memory, config.log_retention_days) == (700, 10)
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config({**base, "target": "aws-ecs"}, secret=set())
+    assert [line.split(": got")[0].strip() for line in lines_of(caught.value)] == [
+        "mcp-deploy:logRetentionDays",
+        "mcp-deploy:serviceMemory",
+    ]
+    assert "with serviceCpu 512, Fargate takes 1024 to 4096 MiB in steps of 1024" in str(
+        caught.value
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_committed_stack_files_are_valid(stack: str) -> None:
+    run: ProgramRun = run_program(stack)
+    assert not isinstance(run.error, ConfigError), run.error
+
+
+def test_dev_and_prod_differ_through_their_stack_files_only() -> None:
+    from tests.harness.stack_files import read_stack, stack_file
+
+    def load(stack: str) -> StackConfig:
+        raw = read_stack(stack_file(stack)).values
+        values = {k.split(":", 1)[1]: v for k, v in raw.items() if k.startswith("mcp-deploy:")}
+        return parse_stack_config(values, secret=set())
+
+    dev, prod = load("dev"), load("prod")
+    assert (dev.environment, prod.environment) == ("development", "production")
+    assert prod.min_replicas > dev.min_replicas
+    assert prod.postgres_high_availability
+    assert not dev.postgres_high_availability
+    assert prod.postgres_deletion_protection
+    assert prod.postgres_final_snapshot
+    assert prod.log_retention_days > dev.log_retention_days
+    assert dev.audience == "https://mcp-dev.example.com/mcp"  # RFC 8707 default

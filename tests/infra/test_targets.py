@@ -1,0 +1,32 @@
+"""The target registry: one key picks the component, and an unbuilt target says so plainly."""
+
+import pytest
+
+from components.config import Target
+from components.targets import BUILT, OUTPUT_NAMES, PLANNED, McpService, TargetNotImplementedError
+from tests.harness.program import run_program
+
+TARGETS: tuple[Target, ...] = ("aws-ecs", "gcp-cloudrun", "kubernetes")
+
+
+def test_every_target_is_either_built_or_tracked_by_an_issue() -> None:
+    assert set(BUILT) | set(PLANNED) == set(TARGETS)
+    assert not set(BUILT) & set(PLANNED), "a built target must leave PLANNED"
+
+
+def test_the_output_contract_is_what_the_protocol_declares() -> None:
+    assert set(OUTPUT_NAMES) == set(McpService.__annotations__)
+    assert {"url", "mcp_endpoint", "image", "database", "cache", "backup_bucket"} <= set(
+        OUTPUT_NAMES
+    )
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("target", [t for t in TARGETS if t not in BUILT])
+def test_an_unbuilt_target_stops_before_registering_anything(stack: str, target: Target) -> None:
+    run = run_program(stack, target)
+    assert isinstance(run.error, TargetNotImplementedError)
+    assert f"target {target} is not implemented yet" in str(run.error)
+    assert PLANNED[target] in str(run.error)  # names the issue that will build it
+    assert run.resources == []
+    assert run.outputs == {}
