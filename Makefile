@@ -1,0 +1,50 @@
+# mcp-deploy: one entry point for developers and CI. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+# Use uv from PATH if present, else a pinned copy installed from PyPI into .tools/.
+UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+# uv should trust the system CA store (corporate proxies), like pip does.
+export UV_SYSTEM_CERTS := 1
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK ?= dev
+TARGET ?=
+
+.PHONY: help test lint typecheck pytest plan snapshots config-docs clean venv
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(CURDIR)/.tools/bin/uv:
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+venv: $(UV) ## create or update .venv from uv.lock
+	$(UV) sync --locked --quiet
+
+test: venv lint pytest ## everything: lint, type check, all tests
+
+lint: venv ## ruff (lint + format check) and pyright
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/pyright
+
+pytest: venv
+	$(VENV)/bin/pytest
+
+plan: venv ## offline plan of Pulumi.$(STACK).yaml under mocks [STACK=dev] [TARGET=aws-ecs|gcp-cloudrun|kubernetes]
+	@$(PY) -m tests.harness.plan --stack $(STACK) $(if $(TARGET),--target $(TARGET))
+
+snapshots: venv ## rewrite tests/snapshots/*.plan after reviewing `make plan` output
+	$(PY) -m tests.harness.plan --update-snapshots
+
+config-docs: venv ## regenerate Pulumi.yaml declarations and the README key table from components/config.py
+	$(PY) -m components.config_docs
+
+clean: ## remove the virtualenv, tool copies and caches
+	rm -rf $(VENV) .tools .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
