@@ -13,6 +13,13 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "recorded_program"
 STACK_FILE = FIXTURE / "Pulumi.recorded.yaml"
 
 
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """An empty copy of the fixture project, for stack files of a test's own."""
+    (tmp_path / "Pulumi.yaml").write_text((FIXTURE / "Pulumi.yaml").read_text())
+    return tmp_path
+
+
 @pytest.fixture(scope="module")
 def recorded() -> ProgramRun:
     run = run_program(path=STACK_FILE, program=FIXTURE / "__main__.py")
@@ -80,25 +87,22 @@ def test_stack_file_defaults_types_and_secure_values_as_the_cli_does() -> None:
     assert not config.values["fixture:token"].startswith("v1:")  # never the ciphertext
 
 
-def test_stack_file_type_mismatch_stops_like_the_cli(tmp_path: Path) -> None:
-    (tmp_path / "Pulumi.yaml").write_text((FIXTURE / "Pulumi.yaml").read_text())
-    bad = tmp_path / "Pulumi.bad.yaml"
+def test_stack_file_type_mismatch_stops_like_the_cli(project: Path) -> None:
+    bad = project / "Pulumi.bad.yaml"
     bad.write_text("config:\n  fixture:label: x\n  fixture:copies: lots\n")
     with pytest.raises(StackFileError, match="'copies' must be of type 'integer'"):
-        read_stack(bad, tmp_path)
+        read_stack(bad, project)
 
 
-def test_missing_declared_key_without_default_stops_like_the_cli(tmp_path: Path) -> None:
-    (tmp_path / "Pulumi.yaml").write_text((FIXTURE / "Pulumi.yaml").read_text())
-    bare = tmp_path / "Pulumi.bare.yaml"
+def test_missing_declared_key_without_default_stops_like_the_cli(project: Path) -> None:
+    bare = project / "Pulumi.bare.yaml"
     bare.write_text("config: {}\n")
     with pytest.raises(StackFileError, match="Stack 'bare' is missing configuration value 'label'"):
-        read_stack(bare, tmp_path)
+        read_stack(bare, project)
 
 
-def test_program_errors_are_returned_not_raised(tmp_path: Path) -> None:
-    (tmp_path / "Pulumi.yaml").write_text((FIXTURE / "Pulumi.yaml").read_text())
-    stack = tmp_path / "Pulumi.broken.yaml"
+def test_program_errors_are_returned_not_raised(project: Path) -> None:
+    stack = project / "Pulumi.broken.yaml"
     stack.write_text("config:\n  fixture:label: x\n")
     run = run_program(path=stack, program=FIXTURE / "__main__.py")
     assert run.error is not None
