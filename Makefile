@@ -11,10 +11,11 @@ UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 export UV_SYSTEM_CERTS := 1
 VENV := .venv
 PY := $(VENV)/bin/python
+SERVER_VENV := server/.venv
 STACK ?= dev
 TARGET ?=
 
-.PHONY: help test lint typecheck pytest plan snapshots config-docs clean venv
+.PHONY: help test lint pytest plan snapshots config-docs clean venv server-venv dev
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,18 +24,24 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-venv: $(UV) ## create or update .venv from uv.lock
+venv: $(UV) ## create or update .venv (infra) and server/.venv (server) from their lock files
 	$(UV) sync --locked --quiet
+	cd server && $(UV) sync --locked --quiet
 
-test: venv lint pytest ## everything: lint, type check, all tests
+test: venv lint pytest ## everything: lint, type check, infra tests, server tests (needs Postgres and Redis)
 
-lint: venv ## ruff (lint + format check) and pyright
+lint: venv ## ruff (lint + format check) and pyright, for the infra and the server
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pyright
+	cd server && .venv/bin/pyright
 
 pytest: venv
 	$(VENV)/bin/pytest
+	$(SERVER_VENV)/bin/python -m pytest -c server/pyproject.toml --rootdir=. tests/server
+
+dev: venv ## run the MCP server on its embedded defaults at http://127.0.0.1:8000/mcp
+	cd server && exec .venv/bin/mcp-notes serve
 
 plan: venv ## offline plan of Pulumi.$(STACK).yaml under mocks [STACK=dev] [TARGET=aws-ecs|gcp-cloudrun|kubernetes]
 	@$(PY) -m tests.harness.plan --stack $(STACK) $(if $(TARGET),--target $(TARGET))
@@ -46,5 +53,5 @@ config-docs: venv ## regenerate Pulumi.yaml declarations and the README key tabl
 	$(PY) -m components.config_docs
 
 clean: ## remove the virtualenv, tool copies and caches
-	rm -rf $(VENV) .tools .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SERVER_VENV) .tools .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
