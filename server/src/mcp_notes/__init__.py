@@ -1,0 +1,1 @@
+"""mcp-notes: a team knowledge base served as a remote MCP server."""

@@ -1,0 +1,202 @@
+"""Settings from the environment. A bad environment stops the process at start with one message
+that names every bad variable; nothing half-starts."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    Field,
+    PostgresDsn,
+    RedisDsn,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+CsvList = Annotated[list[str], NoDecode]
+
+
+class SettingsError(Exception):
+    """The environment is unusable; the message lists every problem."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=False)
+
+    host: str = Field(default="127.0.0.1", validation_alias="MCP_HOST")
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias="MCP_PORT")
+    public_url: str | None = Field(default=None, validation_alias="MCP_PUBLIC_URL")
+    allowed_hosts: CsvList = Field(default_factory=list, validation_alias="MCP_ALLOWED_HOSTS")
+    allowed_origins: CsvList = Field(default_factory=list, validation_alias="MCP_ALLOWED_ORIGINS")
+
+    database_url: PostgresDsn | None = Field(default=None, validation_alias="DATABASE_URL")
+    sqlite_path: Path = Field(default=Path("mcp-notes.db"), validation_alias="MCP_SQLITE_PATH")
+    db_pool_min: int = Field(default=1, ge=0, le=100, validation_alias="DB_POOL_MIN")
+    db_pool_max: int = Field(default=10, ge=1, le=200, validation_alias="DB_POOL_MAX")
+    db_connect_timeout: float = Field(default=5.0, gt=0, le=60, validation_alias="DB_CONNECT_TIMEOUT_SECONDS")
+    db_statement_timeout: float = Field(
+        default=10.0, gt=0, le=300, validation_alias="DB_STATEMENT_TIMEOUT_SECONDS"
+    )
+    redis_url: RedisDsn | None = Field(default=None, validation_alias="REDIS_URL")
+
+    auth_issuer: str | None = Field(default=None, validation_alias="AUTH_ISSUER")
+    auth_audience: str | None = Field(default=None, validation_alias="AUTH_AUDIENCE")
+    auth_jwks_url: str | None = Field(default=None, validation_alias="AUTH_JWKS_URL")
+    auth_read_scope: str = Field(default="notes:read", validation_alias="AUTH_READ_SCOPE")
+    auth_write_scope: str = Field(default="notes:write", validation_alias="AUTH_WRITE_SCOPE")
+    auth_tenant_claim: str | None = Field(default=None, validation_alias="AUTH_TENANT_CLAIM")
+    auth_algorithms: CsvList = Field(
+        default_factory=lambda: ["RS256", "ES256", "PS256", "EdDSA"],
+        validation_alias="AUTH_ALGORITHMS",
+    )
+    auth_leeway_seconds: int = Field(default=30, ge=0, le=300, validation_alias="AUTH_LEEWAY_SECONDS")
+
+    request_state_key: SecretStr | None = Field(default=None, validation_alias="MCP_REQUEST_STATE_KEY")
+    rate_limit_per_minute: int = Field(
+        default=120, ge=1, le=100_000, validation_alias="RATE_LIMIT_PER_MINUTE"
+    )
+    search_cache_seconds: int = Field(default=60, ge=0, le=3600, validation_alias="SEARCH_CACHE_SECONDS")
+    note_max_bytes: int = Field(default=65_536, ge=1024, le=1_048_576, validation_alias="NOTE_MAX_BYTES")
+    max_request_bytes: int = Field(
+        default=1_048_576, ge=4096, le=16_777_216, validation_alias="MAX_REQUEST_BYTES"
+    )
+    drain_seconds: int = Field(default=20, ge=1, le=300, validation_alias="DRAIN_SECONDS")
+    backup_url: str | None = Field(default=None, validation_alias="BACKUP_URL")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias="LOG_LEVEL"
+    )
+
+    @field_validator("allowed_hosts", "allowed_origins", "auth_algorithms", mode="before")
+    @classmethod
+    def _split_csv(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _plain_postgres_scheme(cls, value: PostgresDsn | None) -> PostgresDsn | None:
+        if value is not None and value.scheme not in {"postgres", "postgresql"}:
+            raise ValueError("must be a postgresql://user@host:port/db URL")
+        return value
+
+    @field_validator("public_url", "auth_issuer", "auth_jwks_url", "auth_audience")
+    @classmethod
+    def _absolute_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError("must be an absolute http(s) URL")
+        if parts.scheme == "http" and not _is_loopback(parts.hostname):
+            raise ValueError("must use https (http is allowed only for localhost)")
+        return value
+
+    @field_validator("auth_algorithms")
+    @classmethod
+    def _no_symmetric_or_none(cls, value: list[str]) -> list[str]:
+        allowed = {
+            "RS256",
+            "RS384",
+            "RS512",
+            "PS256",
+            "PS384",
+            "PS512",
+            "ES256",
+            "ES384",
+            "ES512",
+            "EdDSA",
+        }
+        bad = [alg for alg in value if alg not in allowed]
+        if bad or not value:
+            raise ValueError(f"only asymmetric algorithms ({', '.join(sorted(allowed))}); got {bad}")
+        return value
+
+    @field_validator("backup_url")
+    @classmethod
+    def _object_store_url(cls, value: str | None) -> str | None:
+        if value is not None and not (value.startswith(("s3://", "gs://")) and len(value) > 5):
+            raise ValueError("must be an s3://bucket[/prefix] or gs://bucket[/prefix] URL")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        problems: list[str] = []
+        if not self.local and self.public_url is None:
+            problems.append(f"MCP_PUBLIC_URL: required when listening on {self.host} (not localhost)")
+        if self.auth_issuer is None and not self.local:
+            problems.append(
+                f"AUTH_ISSUER: required when listening on {self.host} (auth may be off only on localhost)"
+            )
+        if self.auth_issuer is not None and self.audience is None:
+            problems.append("AUTH_AUDIENCE: required with AUTH_ISSUER (or set MCP_PUBLIC_URL)")
+        if self.db_pool_min > self.db_pool_max:
+            problems.append("DB_POOL_MIN: must not exceed DB_POOL_MAX")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    @property
+    def local(self) -> bool:
+        """Bound to loopback only: the one case where auth may be off and no public URL set."""
+        return _is_loopback(self.host)
+
+    @property
+    def auth_enabled(self) -> bool:
+        return self.auth_issuer is not None
+
+    @property
+    def mcp_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}/mcp"
+
+    @property
+    def audience(self) -> str | None:
+        """RFC 8707: the token must be meant for this server's public MCP URL."""
+        return self.auth_audience or self.public_url
+
+    @property
+    def hosts(self) -> list[str]:
+        """Host headers the transport accepts (the SDK answers 421 to any other)."""
+        if self.allowed_hosts:
+            return self.allowed_hosts
+        netloc = urlsplit(self.mcp_url).netloc
+        return [netloc, f"127.0.0.1:{self.port}", f"localhost:{self.port}"]
+
+    @property
+    def origins(self) -> list[str]:
+        if self.allowed_origins:
+            return self.allowed_origins
+        parts = urlsplit(self.mcp_url)
+        return [f"{parts.scheme}://{parts.netloc}"]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    """Settings from `env` (default: the process environment), or one SettingsError."""
+    try:
+        if env is None:
+            return Settings()
+        return Settings.model_validate(env)
+    except ValidationError as error:
+        lines: list[str] = []
+        for detail in error.errors(include_url=False):
+            message = str(detail["msg"]).removeprefix("Value error, ")
+            if detail["loc"]:  # one variable
+                lines.append(f"  {detail['loc'][0]}: {message}")
+            else:  # the cross-variable checks, each already named
+                lines.extend(f"  {part}" for part in message.split("; "))
+        raise SettingsError("invalid environment:\n" + "\n".join(lines)) from None
