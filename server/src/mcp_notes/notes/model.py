@@ -1,0 +1,107 @@
+"""What a note is, and the limits every store enforces the same way."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+TITLE_MAX_CHARS = 200
+TAGS_MAX = 20
+TAG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+QUERY_MAX_CHARS = 500
+SEARCH_LIMIT_MAX = 50
+
+
+class NoteError(Exception):
+    """A request the caller can fix; the message says how."""
+
+
+class VersionConflict(NoteError):
+    pass
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who a note belongs to: the token subject, within a tenant when one is configured."""
+
+    subject: str
+    tenant: str = ""
+
+
+@dataclass(frozen=True)
+class Note:
+    id: str
+    title: str
+    body: str
+    tags: tuple[str, ...]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "body": self.body,
+            "tags": list(self.tags),
+            "version": self.version,
+            "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: str
+    title: str
+    snippet: str
+    tags: tuple[str, ...]
+    rank: float
+    updated_at: datetime
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "snippet": self.snippet,
+            "tags": list(self.tags),
+            "rank": round(self.rank, 6),
+            "updated_at": self.updated_at.isoformat(),
+        }
+
+
+def check_title(title: str) -> str:
+    title = title.strip()
+    if not title or len(title) > TITLE_MAX_CHARS:
+        raise NoteError(f"title must be 1 to {TITLE_MAX_CHARS} characters")
+    return title
+
+
+def check_body(body: str, max_bytes: int) -> str:
+    size = len(body.encode())
+    if size > max_bytes:
+        raise NoteError(f"body is {size} bytes; the limit is {max_bytes} bytes (UTF-8)")
+    return body
+
+
+def check_tags(tags: list[str]) -> tuple[str, ...]:
+    if len(tags) > TAGS_MAX:
+        raise NoteError(f"at most {TAGS_MAX} tags")
+    bad = [tag for tag in tags if not TAG_PATTERN.match(tag)]
+    if bad:
+        raise NoteError(f"tags must match {TAG_PATTERN.pattern}; not {bad[:3]}")
+    return tuple(sorted(set(tags)))
+
+
+def check_query(query: str) -> str:
+    query = query.strip()
+    if not query or len(query) > QUERY_MAX_CHARS:
+        raise NoteError(f"query must be 1 to {QUERY_MAX_CHARS} characters")
+    return query
+
+
+def check_limit(limit: int) -> int:
+    if not 1 <= limit <= SEARCH_LIMIT_MAX:
+        raise NoteError(f"limit must be 1 to {SEARCH_LIMIT_MAX}")
+    return limit

@@ -1,0 +1,228 @@
+"""Notes in PostgreSQL through an asyncpg pool: bounded size, connect and statement timeouts,
+migrations under an advisory lock, ranked full-text search."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import asyncpg
+
+from mcp_notes.notes.migrations import ADVISORY_LOCK_KEY, migrations
+from mcp_notes.notes.model import Note, Owner, SearchHit, VersionConflict
+
+log = logging.getLogger(__name__)
+
+NOTE_COLUMNS = "id::text, title, body, tags, version, created_at, updated_at"
+HEADLINE = "MaxFragments=1, MaxWords=30, MinWords=8, StartSel=**, StopSel=**"
+
+
+class PostgresNotes:
+    backend = "postgres"
+
+    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
+        self._pool = pool
+        self._acquire_timeout = acquire_timeout
+
+    @classmethod
+    async def open(
+        cls,
+        dsn: str,
+        *,
+        min_size: int,
+        max_size: int,
+        connect_timeout: float,
+        statement_timeout: float,
+    ) -> PostgresNotes:
+        pool = await asyncpg.create_pool(
+            dsn,
+            min_size=min_size,
+            max_size=max_size,
+            timeout=connect_timeout,
+            command_timeout=statement_timeout,
+            max_inactive_connection_lifetime=300,
+            server_settings={"application_name": "mcp-notes"},
+        )
+        store = cls(pool, acquire_timeout=connect_timeout)
+        await store.migrate()
+        return store
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations; concurrent callers wait on the advisory lock."""
+        applied: list[int] = []
+        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+            await conn.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_KEY)
+            try:
+                await conn.execute(
+                    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                    " version integer PRIMARY KEY, name text NOT NULL,"
+                    " applied_at timestamptz NOT NULL DEFAULT now())"
+                )
+                done = {row["version"] for row in await conn.fetch("SELECT version FROM schema_migrations")}
+                for migration in migrations("postgres"):
+                    if migration.version in done:
+                        continue
+                    async with conn.transaction():
+                        await conn.execute(migration.sql)
+                        await conn.execute(
+                            "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                            migration.version,
+                            migration.name,
+                        )
+                    log.info("applied migration", extra={"migration": migration.version})
+                    applied.append(migration.version)
+            finally:
+                await conn.execute("SELECT pg_advisory_unlock($1)", ADVISORY_LOCK_KEY)
+        return applied
+
+    async def create(self, owner: Owner, title: str, body: str, tags: tuple[str, ...]) -> Note:
+        row = await self._one(
+            f"INSERT INTO notes (id, tenant, subject, title, body, tags) VALUES ($1, $2, $3, $4, $5, $6)"
+            f" RETURNING {NOTE_COLUMNS}",
+            uuid.uuid4(),
+            owner.tenant,
+            owner.subject,
+            title,
+            body,
+            list(tags),
+        )
+        assert row is not None
+        return _note(row)
+
+    async def get(self, owner: Owner, note_id: str) -> Note | None:
+        key = _uuid(note_id)
+        if key is None:
+            return None
+        row = await self._one(
+            f"SELECT {NOTE_COLUMNS} FROM notes WHERE tenant = $1 AND subject = $2 AND id = $3",
+            owner.tenant,
+            owner.subject,
+            key,
+        )
+        return _note(row) if row else None
+
+    async def update(
+        self,
+        owner: Owner,
+        note_id: str,
+        *,
+        title: str | None,
+        body: str | None,
+        tags: tuple[str, ...] | None,
+        expected_version: int | None,
+    ) -> Note | None:
+        key = _uuid(note_id)
+        if key is None:
+            return None
+        row = await self._one(
+            "UPDATE notes SET title = COALESCE($4, title), body = COALESCE($5, body),"
+            " tags = COALESCE($6, tags), version = version + 1, updated_at = now()"
+            " WHERE tenant = $1 AND subject = $2 AND id = $3 AND ($7::int IS NULL OR version = $7)"
+            f" RETURNING {NOTE_COLUMNS}",
+            owner.tenant,
+            owner.subject,
+            key,
+            title,
+            body,
+            list(tags) if tags is not None else None,
+            expected_version,
+        )
+        if row:
+            return _note(row)
+        current = await self.get(owner, note_id)
+        if current is not None:
+            raise VersionConflict(
+                f"note {note_id} is at version {current.version}, not {expected_version}; "
+                "get it again and reapply your change"
+            )
+        return None
+
+    async def delete(self, owner: Owner, note_id: str) -> bool:
+        key = _uuid(note_id)
+        if key is None:
+            return False
+        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+            status = await conn.execute(
+                "DELETE FROM notes WHERE tenant = $1 AND subject = $2 AND id = $3",
+                owner.tenant,
+                owner.subject,
+                key,
+            )
+        return status == "DELETE 1"
+
+    async def search(
+        self, owner: Owner, query: str, tag: str | None, limit: int, offset: int
+    ) -> list[SearchHit]:
+        # websearch_to_tsquery accepts any text (quotes, -, or, punctuation) and never raises:
+        # user input is data here, not tsquery syntax.
+        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+            rows = await conn.fetch(
+                "WITH q AS (SELECT websearch_to_tsquery('english', $3) AS query)"
+                f" SELECT id::text, title, ts_headline('english', body, q.query, '{HEADLINE}') AS snippet,"
+                " tags, ts_rank_cd(search, q.query) AS rank, updated_at"
+                " FROM notes, q WHERE tenant = $1 AND subject = $2 AND search @@ q.query"
+                " AND ($4::text IS NULL OR tags @> ARRAY[$4::text])"
+                " ORDER BY rank DESC, updated_at DESC, id LIMIT $5 OFFSET $6",
+                owner.tenant,
+                owner.subject,
+                query,
+                tag,
+                limit,
+                offset,
+            )
+        return [
+            SearchHit(
+                r["id"],
+                r["title"],
+                r["snippet"],
+                tuple(r["tags"]),
+                float(r["rank"]),
+                r["updated_at"],
+            )
+            for r in rows
+        ]
+
+    async def tags(self, owner: Owner) -> list[tuple[str, int]]:
+        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+            rows = await conn.fetch(
+                "SELECT tag, count(*) AS n FROM notes, unnest(tags) AS tag"
+                " WHERE tenant = $1 AND subject = $2 GROUP BY tag ORDER BY n DESC, tag",
+                owner.tenant,
+                owner.subject,
+            )
+        return [(r["tag"], r["n"]) for r in rows]
+
+    async def ping(self) -> None:
+        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+            await conn.fetchval("SELECT 1")
+
+    def in_use(self) -> int:
+        return self._pool.get_size() - self._pool.get_idle_size()
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _one(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+            return await conn.fetchrow(sql, *args)
+
+
+def _uuid(note_id: str) -> uuid.UUID | None:
+    """A malformed id is simply a note that does not exist, never a database error."""
+    try:
+        return uuid.UUID(note_id)
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
+def _note(row: asyncpg.Record) -> Note:
+    return Note(
+        id=row["id"],
+        title=row["title"],
+        body=row["body"],
+        tags=tuple(row["tags"]),
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
