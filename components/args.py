@@ -115,9 +115,7 @@ def from_config(config: StackConfig) -> McpServiceArgs:
             final_snapshot=config.postgres_final_snapshot,
         ),
         redis=RedisArgs(size=config.redis_size, high_availability=config.redis_high_availability),
-        backup=BackupArgs(
-            schedule=config.backup_schedule, retention_days=config.backup_retention_days
-        ),
+        backup=BackupArgs(schedule=config.backup_schedule, retention_days=config.backup_retention_days),
         alert_email=config.alert_email,
         secrets=SecretArgs(
             postgres_password=secret_output(config.postgres_password),

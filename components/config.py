@@ -72,9 +72,7 @@ def reject(allowed: str) -> PydanticCustomError:
 class StackConfig(BaseModel):
     """Every `mcp-deploy:` key. Field order matters: later validators read earlier fields."""
 
-    model_config = ConfigDict(
-        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True
-    )
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
 
     environment: Environment = Field(
         "development",
@@ -128,9 +126,7 @@ class StackConfig(BaseModel):
         None, description="token claim that scopes data to a tenant, in addition to the subject"
     )
 
-    postgres_version: Annotated[int, Field(ge=14, le=17)] = Field(
-        16, description="PostgreSQL major version"
-    )
+    postgres_version: Annotated[int, Field(ge=14, le=17)] = Field(16, description="PostgreSQL major version")
     postgres_size: Size = Field("small", description="database size: small, medium, large, xlarge")
     postgres_storage_gb: Annotated[int, Field(ge=20, le=16384)] = Field(
         20, description="database storage in GiB"
@@ -190,9 +186,7 @@ class StackConfig(BaseModel):
     @classmethod
     def _domain_is_a_hostname(cls, value: str) -> str:
         if not _HOSTNAME.match(value):
-            raise reject(
-                "a lowercase hostname with a dot and no scheme, port or path, e.g. mcp.example.com"
-            )
+            raise reject("a lowercase hostname with a dot and no scheme, port or path, e.g. mcp.example.com")
         return value
 
     @field_validator("image")
@@ -200,8 +194,7 @@ class StackConfig(BaseModel):
     def _image_is_a_reference(cls, value: str | None) -> str | None:
         if value is not None and not _IMAGE_REF.match(value):
             raise reject(
-                "an image reference like registry.example.com/team/mcp-server:1.4.2 "
-                "or ...@sha256:<64 hex>"
+                "an image reference like registry.example.com/team/mcp-server:1.4.2 or ...@sha256:<64 hex>"
             )
         return value
 
@@ -235,9 +228,7 @@ class StackConfig(BaseModel):
     @classmethod
     def _cloudwatch_retention(cls, days: int, info: ValidationInfo) -> int:
         if info.data.get("target") == "aws-ecs" and days not in CLOUDWATCH_RETENTION_DAYS:
-            raise reject(
-                "one of CloudWatch's periods: " + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS))
-            )
+            raise reject("one of CloudWatch's periods: " + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS)))
         return days
 
     @field_validator("auth_issuer", "auth_audience")
@@ -258,9 +249,7 @@ class StackConfig(BaseModel):
     @classmethod
     def _five_field_cron(cls, value: str) -> str:
         if len(value.split()) != 5 or not croniter.is_valid(value):
-            raise reject(
-                "a 5-field cron expression (minute hour day month weekday), e.g. 0 3 * * *"
-            )
+            raise reject("a 5-field cron expression (minute hour day month weekday), e.g. 0 3 * * *")
         return value
 
     @field_validator("alert_email", mode="after")

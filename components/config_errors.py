@@ -31,9 +31,7 @@ class ConfigError(pulumi.RunError):
     def __init__(self, namespace: str, problems: list[ConfigProblem]) -> None:
         self.problems = sorted(problems)
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        lines = [
-            f"  {namespace}:{p.key}: got {p.given}; allowed: {p.allowed}" for p in self.problems
-        ]
+        lines = [f"  {namespace}:{p.key}: got {p.given}; allowed: {p.allowed}" for p in self.problems]
         super().__init__(f"invalid stack config ({count}):\n" + "\n".join(lines))
 
 
@@ -55,15 +53,11 @@ def problems_from_validation(
             # Only a validated default is reported under its Python name: the input uses aliases.
             given = f"{given} (the default)"
         key = aliases.get(key, key)
-        problems.setdefault(
-            key, ConfigProblem(key, given, _allowed(detail, fields.get(key), fields))
-        )
+        problems.setdefault(key, ConfigProblem(key, given, _allowed(detail, fields.get(key), fields)))
     for key in plaintext_secrets:
         problems.setdefault(
             key,
-            ConfigProblem(
-                key, f"{MASK} stored as plain text", f"a secret: pulumi config set --secret {key}"
-            ),
+            ConfigProblem(key, f"{MASK} stored as plain text", f"a secret: pulumi config set --secret {key}"),
         )
     return list(problems.values())
 

@@ -114,9 +114,7 @@ class UnmockedCallError(Exception):
 
 
 class RealisticMocks(pulumi.runtime.Mocks):
-    def new_resource(
-        self, args: pulumi.runtime.MockResourceArgs
-    ) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:  # a component: nothing for a provider to compute
             return None, {}
         package = token_parts(args.typ)[0] if args.typ.count(":") == 2 else ""
@@ -126,9 +124,7 @@ class RealisticMocks(pulumi.runtime.Mocks):
         resource_id, computed = answer(args.typ, args.name, args.inputs)
         return resource_id, {**args.inputs, **computed}
 
-    def call(
-        self, args: pulumi.runtime.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         answer = CALLS.get(args.token)
         if answer is None:
             raise UnmockedCallError(

@@ -33,9 +33,7 @@ def render(run: ProgramRun) -> str:
 
 
 def render_graph(run: ProgramRun) -> str:
-    lines = [
-        f"# offline plan: stack {run.stack}, target {run.target or '?'} (Pulumi mocks, no cloud)"
-    ]
+    lines = [f"# offline plan: stack {run.stack}, target {run.target or '?'} (Pulumi mocks, no cloud)"]
     lines.append(f"pulumi:pulumi:Stack {run.stack}")
     registered = {r.urn for r in run.resources}
     for resource in _sorted([r for r in run.resources if r.parent not in registered]):
@@ -138,9 +136,7 @@ def main(argv: list[str] | None = None) -> int:
         for path in update_snapshots():
             print(f"wrote {path.relative_to(ROOT)}")
         return 0
-    run = run_program(
-        options.stack, options.target, path=options.stack_file or stack_file(options.stack)
-    )
+    run = run_program(options.stack, options.target, path=options.stack_file or stack_file(options.stack))
     sys.stdout.write(render_graph(run))
     sys.stderr.write(render_error(run))
     return 0 if run.error is None else 1

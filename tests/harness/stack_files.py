@@ -47,14 +47,10 @@ def stack_name(path: Path) -> str:
     return name.split(".", 1)[1].rsplit(".", 1)[0]
 
 
-def read_stack(
-    path: Path, project_dir: Path = ROOT, overrides: dict[str, str] | None = None
-) -> StackConfig:
+def read_stack(path: Path, project_dir: Path = ROOT, overrides: dict[str, str] | None = None) -> StackConfig:
     """The config `pulumi up` would pass for this stack file; `overrides` act like `config set`."""
     if not path.is_file():
-        raise StackFileError(
-            f"no stack file {path}; stacks here: {', '.join(_stacks(project_dir))}"
-        )
+        raise StackFileError(f"no stack file {path}; stacks here: {', '.join(_stacks(project_dir))}")
     project = load_project(project_dir)
     namespace = project["name"]
     stack = stack_name(path)

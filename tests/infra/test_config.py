@@ -153,9 +153,7 @@ def test_invalid_secret_values_are_reported_without_their_value() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_stack_config(values, secret={"requestStateKey"})
     assert "too-short" not in str(caught.value)
-    assert "mcp-deploy:requestStateKey: got [secret]; allowed: at least 32 characters" in str(
-        caught.value
-    )
+    assert "mcp-deploy:requestStateKey: got [secret]; allowed: at least 32 characters" in str(caught.value)
 
 
 def test_production_rules_check_defaults_too() -> None:
@@ -179,9 +177,7 @@ def test_fargate_and_cloudwatch_rules_apply_only_to_aws() -> None:
         "mcp-deploy:logRetentionDays",
         "mcp-deploy:serviceMemory",
     ]
-    assert "with serviceCpu 512, Fargate takes 1024 to 4096 MiB in steps of 1024" in str(
-        caught.value
-    )
+    assert "with serviceCpu 512, Fargate takes 1024 to 4096 MiB in steps of 1024" in str(caught.value)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

@@ -66,9 +66,9 @@ def test_ids_and_outputs_look_like_the_providers(recorded: ProgramRun) -> None:
     assert len(password.state["result"]) == 20
     assert recorded.outputs == {
         "label": "blue",
-        "first_id": recorded.by_urn(
-            next(r.urn for r in recorded.resources if r.name == "box-id-0")
-        ).state["hex"],
+        "first_id": recorded.by_urn(next(r.urn for r in recorded.resources if r.name == "box-id-0")).state[
+            "hex"
+        ],
     }
 
 

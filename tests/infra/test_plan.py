@@ -18,8 +18,7 @@ from tests.harness.stack_files import ROOT
 def test_plan_matches_its_reviewed_snapshot(stack: str, target: str) -> None:
     diff = snapshot_diff(stack, target)
     assert not diff, (
-        f"the plan for {stack} x {target} changed; review the diff, then run `make snapshots`:\n"
-        + diff
+        f"the plan for {stack} x {target} changed; review the diff, then run `make snapshots`:\n" + diff
     )
 
 

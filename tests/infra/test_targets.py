@@ -16,9 +16,7 @@ def test_every_target_is_either_built_or_tracked_by_an_issue() -> None:
 
 def test_the_output_contract_is_what_the_protocol_declares() -> None:
     assert set(OUTPUT_NAMES) == set(McpService.__annotations__)
-    assert {"url", "mcp_endpoint", "image", "database", "cache", "backup_bucket"} <= set(
-        OUTPUT_NAMES
-    )
+    assert {"url", "mcp_endpoint", "image", "database", "cache", "backup_bucket"} <= set(OUTPUT_NAMES)
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
