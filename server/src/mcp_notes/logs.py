@@ -8,8 +8,17 @@ import sys
 from pythonjsonlogger.json import JsonFormatter
 
 
+class _DropColour(logging.Filter):
+    """uvicorn adds an ANSI-coloured copy of each message; JSON logs want one plain copy."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.__dict__.pop("color_message", None)
+        return True
+
+
 def configure(level: str) -> None:
     handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(_DropColour())
     handler.setFormatter(
         JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s",

@@ -10,7 +10,6 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     Field,
-    PostgresDsn,
     RedisDsn,
     SecretStr,
     ValidationError,
@@ -35,7 +34,7 @@ class Settings(BaseSettings):
     allowed_hosts: CsvList = Field(default_factory=list, validation_alias="MCP_ALLOWED_HOSTS")
     allowed_origins: CsvList = Field(default_factory=list, validation_alias="MCP_ALLOWED_ORIGINS")
 
-    database_url: PostgresDsn | None = Field(default=None, validation_alias="DATABASE_URL")
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     sqlite_path: Path = Field(default=Path("mcp-notes.db"), validation_alias="MCP_SQLITE_PATH")
     db_pool_min: int = Field(default=1, ge=0, le=100, validation_alias="DB_POOL_MIN")
     db_pool_max: int = Field(default=10, ge=1, le=200, validation_alias="DB_POOL_MAX")
@@ -44,6 +43,10 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=300, validation_alias="DB_STATEMENT_TIMEOUT_SECONDS"
     )
     redis_url: RedisDsn | None = Field(default=None, validation_alias="REDIS_URL")
+    # Deployments sharing one Redis keep apart by prefix; replicas of one deployment share it.
+    redis_key_prefix: str = Field(
+        default="mcp-notes:", pattern=r"^[A-Za-z0-9:._-]{1,64}$", validation_alias="REDIS_KEY_PREFIX"
+    )
 
     auth_issuer: str | None = Field(default=None, validation_alias="AUTH_ISSUER")
     auth_audience: str | None = Field(default=None, validation_alias="AUTH_AUDIENCE")
@@ -81,9 +84,12 @@ class Settings(BaseSettings):
 
     @field_validator("database_url")
     @classmethod
-    def _plain_postgres_scheme(cls, value: PostgresDsn | None) -> PostgresDsn | None:
-        if value is not None and value.scheme not in {"postgres", "postgresql"}:
-            raise ValueError("must be a postgresql://user@host:port/db URL")
+    def _plain_postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"postgres", "postgresql"} or not parts.hostname or not parts.path.strip("/"):
+            raise ValueError("must be a postgresql://user:password@host:port/database URL")
         return value
 
     @field_validator("public_url", "auth_issuer", "auth_jwks_url", "auth_audience")
@@ -118,6 +124,15 @@ class Settings(BaseSettings):
             raise ValueError(f"only asymmetric algorithms ({', '.join(sorted(allowed))}); got {bad}")
         return value
 
+    @field_validator("request_state_key")
+    @classmethod
+    def _state_keys_long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        # The SDK derives AES-256-GCM keys from these and refuses shorter ones.
+        keys = value.get_secret_value().split(",") if value is not None else []
+        if any(len(key.encode()) < 32 for key in keys):
+            raise ValueError("each comma-separated key must be at least 32 bytes (newest first)")
+        return value
+
     @field_validator("backup_url")
     @classmethod
     def _object_store_url(cls, value: str | None) -> str | None:
@@ -136,6 +151,11 @@ class Settings(BaseSettings):
             )
         if self.auth_issuer is not None and self.audience is None:
             problems.append("AUTH_AUDIENCE: required with AUTH_ISSUER (or set MCP_PUBLIC_URL)")
+        if self.request_state_key is None and not self.local:
+            problems.append(
+                "MCP_REQUEST_STATE_KEY: required when listening on "
+                f"{self.host} (replicas must share it for multi-round-trip requests)"
+            )
         if self.db_pool_min > self.db_pool_max:
             problems.append("DB_POOL_MIN: must not exceed DB_POOL_MAX")
         if problems:

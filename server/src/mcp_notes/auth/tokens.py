@@ -47,6 +47,10 @@ class TokenValidator:
         self._leeway = leeway_seconds
         self._tenant_claim = tenant_claim
 
+    @property
+    def issuer(self) -> str:
+        return self._issuer
+
     async def validate(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)

@@ -45,7 +45,7 @@ def _gcra(limit: int) -> tuple[float, float]:
 
 
 class RedisRateLimiter:
-    def __init__(self, redis: Redis, limit_per_minute: int, prefix: str = "mcp:rl:") -> None:
+    def __init__(self, redis: Redis, limit_per_minute: int, prefix: str) -> None:
         self._redis = redis
         self._interval, self._tolerance = _gcra(limit_per_minute)
         self._prefix = prefix

@@ -32,7 +32,7 @@ class SearchCache(Protocol):
 
 
 class RedisSearchCache:
-    def __init__(self, redis: Redis, ttl_seconds: int, prefix: str = "mcp:sc:") -> None:
+    def __init__(self, redis: Redis, ttl_seconds: int, prefix: str) -> None:
         self._redis = redis
         self._ttl = ttl_seconds
         self._prefix = prefix

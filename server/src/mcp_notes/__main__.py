@@ -1,0 +1,95 @@
+"""mcp-notes serve | migrate | backup | restore SOURCE"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+import uvicorn
+
+from mcp_notes import backup, logs
+from mcp_notes.app import create_app
+from mcp_notes.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("mcp_notes")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="mcp-notes", description="A team knowledge base as an MCP server")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve MCP over HTTP (the default)")
+    commands.add_parser("migrate", help="apply database migrations and exit")
+    commands.add_parser("backup", help="pg_dump DATABASE_URL to BACKUP_URL")
+    restore = commands.add_parser("restore", help="load a dump into DATABASE_URL")
+    restore.add_argument("source", help="a dump file, an object name under BACKUP_URL, or 'latest'")
+    options = parser.parse_args(argv)
+
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"mcp-notes: {error}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    try:
+        return _run(options, settings)
+    except backup.BackupError as error:
+        log.error("%s", error)
+        return 1
+
+
+def _run(options: argparse.Namespace, settings: Settings) -> int:
+    command = options.command or "serve"
+    if command == "serve":
+        return serve(settings)
+    if settings.database_url is None:
+        log.error("%s needs DATABASE_URL (the embedded SQLite default has nothing to dump)", command)
+        return 2
+    database_url = str(settings.database_url)
+    if command == "migrate":
+        asyncio.run(_migrate(settings))
+        return 0
+    if command == "backup":
+        if settings.backup_url is None:
+            log.error("backup needs BACKUP_URL (s3://bucket/prefix or gs://bucket/prefix)")
+            return 2
+        backup.backup(database_url, settings.backup_url)
+        return 0
+    backup.restore(database_url, options.source, settings.backup_url)
+    return 0
+
+
+async def _migrate(settings: Settings) -> None:
+    from mcp_notes.notes.postgres import PostgresNotes
+
+    store = await PostgresNotes.open(
+        str(settings.database_url),
+        min_size=1,
+        max_size=1,
+        connect_timeout=settings.db_connect_timeout,
+        statement_timeout=settings.db_statement_timeout,
+    )
+    await store.close()
+
+
+def serve(settings: Settings) -> int:
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,  # ours: JSON on stdout
+        access_log=False,  # one request line from our Edge layer instead
+        proxy_headers=True,
+        forwarded_allow_ips="*",  # behind a load balancer that sets X-Forwarded-*
+        timeout_graceful_shutdown=settings.drain_seconds,
+        lifespan="on",
+    )
+    # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to
+    # DRAIN_SECONDS, then runs the lifespan shutdown that closes the pools.
+    uvicorn.Server(config).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

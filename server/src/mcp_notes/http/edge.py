@@ -1,0 +1,204 @@
+"""The outermost layer: one JSON log line and one metrics sample per request, a request id on
+every response, and a JSON-RPC error body on every refusal of an MCP request.
+
+The SDK and Starlette refuse some requests before any JSON-RPC handling (401, 403, 413, 421,
+400, 406, 405) with plain text or OAuth JSON. MCP clients parse JSON-RPC, so those bodies are
+rewritten here; status and headers (WWW-Authenticate, Retry-After) stay as they were. An
+exception that escapes everything becomes a JSON-RPC internal error without a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import uuid
+from typing import Any
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mcp_notes.http.request_info import CURRENT, KNOWN_METHODS, RequestInfo
+from mcp_notes.metrics import Metrics
+
+log = logging.getLogger("mcp_notes.request")
+
+PROBES = frozenset({"/health", "/ready", "/metrics"})
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+# Server-defined JSON-RPC codes for refusals that happen before a request is read.
+HTTP_TO_RPC = {401: -32001, 403: -32003, 429: -32029, 404: -32601, 405: -32601}
+MESSAGES = {
+    400: "Bad request",
+    401: "Authentication required",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    406: "Not acceptable: send Accept: application/json, text/event-stream",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    421: "Host not allowed",
+    429: "Too many requests",
+    500: "Internal error",
+}
+
+
+class Edge:
+    def __init__(
+        self, app: ASGIApp, metrics: Metrics, known_tools: frozenset[str], mcp_path: str = "/mcp"
+    ) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.known_tools = known_tools
+        self.mcp_path = mcp_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        info = RequestInfo(request_id=_request_id(scope))
+        token = CURRENT.set(info)
+        started = time.perf_counter()
+        is_mcp = scope["path"].rstrip("/") == self.mcp_path
+        response = _Response(send, info.request_id, rewrite=is_mcp, info=info)
+        try:
+            await self.app(scope, receive, response.send)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": info.request_id})
+            if not response.started:
+                await response.internal_error()
+        finally:
+            CURRENT.reset(token)
+            self._record(scope, info, response.status, time.perf_counter() - started, is_mcp)
+
+    def _record(self, scope: Scope, info: RequestInfo, status: int, seconds: float, is_mcp: bool) -> None:
+        if is_mcp:
+            if not info.outcome:
+                info.outcome = "ok" if status < 400 else f"http_{status}"
+            if status == 401 and not info.auth_failure:
+                info.auth_failure = "invalid" if _has_bearer(scope) else "missing_token"
+            if info.auth_failure:
+                self.metrics.auth_failures.labels(info.auth_failure).inc()
+            if status == 429:
+                self.metrics.rate_limited.inc()
+            # Labels must not be whatever a client typed: unknown names collapse to one value.
+            method = info.method if info.method in KNOWN_METHODS else ("other" if info.method else "-")
+            tool = info.tool if info.tool in self.known_tools else ("unknown" if info.tool else "")
+            self.metrics.requests.labels(method, tool, info.outcome).inc()
+            self.metrics.latency.labels(method, tool).observe(seconds)
+        log.log(
+            logging.DEBUG if scope["path"] in PROBES else logging.INFO,
+            "request",
+            extra={
+                "request_id": info.request_id,
+                "http_method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "subject": info.subject or None,
+                "method": info.method or None,
+                "tool": info.tool or None,
+                "outcome": info.outcome or None,
+                "rpc_code": info.rpc_code,
+                "auth_failure": info.auth_failure or None,
+            },
+        )
+
+
+class _Response:
+    """Wraps `send`: notes the status, adds X-Request-Id, rewrites non-JSON-RPC refusals."""
+
+    def __init__(self, send: Send, request_id: str, *, rewrite: bool, info: RequestInfo) -> None:
+        self._send = send
+        self._request_id = request_id
+        self._rewrite = rewrite
+        self._info = info
+        self._held: Message | None = None
+        self._body = b""
+        self.status = 500
+        self.started = False
+
+    async def send(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            self.status = message["status"]
+            headers = [*message.get("headers", []), (b"x-request-id", self._request_id.encode())]
+            message = {**message, "headers": headers}
+            if self._rewrite and self.status >= 400:
+                self._held = message  # wait for the body, then decide
+                return
+            await self._send(message)
+            return
+        if message["type"] == "http.response.body" and self._held is not None:
+            self._body += message.get("body", b"")
+            if message.get("more_body", False):
+                return
+            await self._send_rewritten()
+            return
+        await self._send(message)
+
+    async def _send_rewritten(self) -> None:
+        assert self._held is not None
+        original = _json_or_none(self._body)
+        if isinstance(original, dict) and original.get("jsonrpc") == "2.0":
+            await self._send(self._held)  # already a JSON-RPC error: leave it be
+            await self._send({"type": "http.response.body", "body": self._body})
+            return
+        status = self._held["status"]
+        error: dict[str, Any] = {
+            "code": HTTP_TO_RPC.get(status, -32600),
+            "message": MESSAGES.get(status, "Request refused"),
+        }
+        if isinstance(original, dict):  # an OAuth error body: keep its fields as data
+            error["data"] = {k: v for k, v in original.items() if k in ("error", "error_description")}
+        elif detail := self._body.decode(errors="replace").strip()[:200]:
+            error["data"] = {"detail": detail}
+        body = json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
+        kept = [
+            (k, v) for k, v in self._held["headers"] if k.lower() not in (b"content-type", b"content-length")
+        ]
+        headers = [
+            *kept,
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
+        await self._send({**self._held, "headers": headers})
+        await self._send({"type": "http.response.body", "body": body})
+
+    async def internal_error(self) -> None:
+        self.status = 500
+        self._info.outcome = "http_500"
+        body = json.dumps(
+            {"jsonrpc": "2.0", "id": None, "error": {"code": -32603, "message": "Internal error"}}
+        ).encode()
+        await self._send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"x-request-id", self._request_id.encode()),
+                ],
+            }
+        )
+        await self._send({"type": "http.response.body", "body": body})
+
+
+def _request_id(scope: Scope) -> str:
+    """Keep a sane X-Request-Id from the load balancer, so logs join up; else make one."""
+    for key, value in scope.get("headers", []):
+        if key == b"x-request-id":
+            text = value.decode(errors="replace")
+            if REQUEST_ID.match(text):
+                return text
+    return uuid.uuid4().hex
+
+
+def _json_or_none(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def _has_bearer(scope: Scope) -> bool:
+    return any(k == b"authorization" for k, _ in scope.get("headers", []))

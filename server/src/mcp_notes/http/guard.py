@@ -1,0 +1,162 @@
+"""After authentication, before the MCP transport: who is calling, whether their budget allows
+another request, and whether their token's scopes allow this tool.
+
+It sits inside the SDK's app (after its AuthenticationMiddleware has put the verified token in
+scope["user"], before RequireAuthMiddleware), so unauthenticated requests pass straight through
+to the SDK's 401. The body is read once, bounded, and replayed to the transport unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mcp_notes.http.request_info import current
+from mcp_notes.shared.limiter import RateLimiter
+
+
+class Guard:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limiter: RateLimiter,
+        scope_for_tool: Mapping[str, str],
+        read_scope: str,
+        resource_metadata_url: str,
+        max_body: int,
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.scope_for_tool = scope_for_tool
+        self.read_scope = read_scope
+        self.resource_metadata_url = resource_metadata_url
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        user = scope.get("user")
+        if scope["type"] != "http" or scope["method"] != "POST" or not isinstance(user, AuthenticatedUser):
+            await self.app(scope, receive, send)
+            return
+        body, more = await _read_bounded(receive, self.max_body)
+        message = _json_rpc(body) if not more else None
+        info = current()
+        method, tool = _method_and_tool(message)
+        if info is not None:
+            info.subject = user.access_token.subject or user.access_token.client_id
+            info.method, info.tool = method, tool
+
+        decision = await self.limiter.hit(_limit_key(user))
+        if not decision.allowed:
+            await _reply(
+                send,
+                429,
+                _rpc_error(
+                    message,
+                    -32029,
+                    "Rate limit exceeded; slow down",
+                    {"retry_after_seconds": decision.retry_after_seconds},
+                ),
+                {"retry-after": str(decision.retry_after_seconds)},
+            )
+            return
+
+        needed = self._needed_scope(method, tool)
+        if needed is not None and needed not in user.scopes:
+            if info is not None:
+                info.auth_failure = "insufficient_scope"
+            what = f"tool {tool}" if tool else method
+            challenge = (
+                f'Bearer error="insufficient_scope", scope="{needed}", '
+                f'error_description="{what} needs the {needed} scope", '
+                f'resource_metadata="{self.resource_metadata_url}"'
+            )
+            await _reply(
+                send,
+                403,
+                _rpc_error(
+                    message,
+                    -32003,
+                    f"insufficient_scope: {what} needs {needed}",
+                    {"required_scopes": [needed]},
+                ),
+                {"www-authenticate": challenge},
+            )
+            return
+
+        await self.app(scope, _replay(body, more, receive), send)
+
+    def _needed_scope(self, method: str, tool: str) -> str | None:
+        if method == "tools/call":
+            return self.scope_for_tool.get(tool)  # unknown tools: the SDK says so, no scope needed
+        if method == "resources/read":
+            return self.read_scope
+        return None
+
+
+def _limit_key(user: AuthenticatedUser) -> str:
+    token = user.access_token
+    tenant = str((token.claims or {}).get("tenant") or "")
+    return f"{tenant}\x1f{token.subject or token.client_id}"
+
+
+async def _read_bounded(receive: Receive, limit: int) -> tuple[bytes, bool]:
+    """Up to `limit` + 1 bytes; `more` is True when the body goes on (the transport answers 413)."""
+    body, more = b"", True
+    while more and len(body) <= limit:
+        message = await receive()
+        if message["type"] != "http.request":
+            return body, False
+        body += message.get("body", b"")
+        more = message.get("more_body", False)
+    return body, more or len(body) > limit
+
+
+def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": more}
+        return await receive()
+
+    return replay
+
+
+def _json_rpc(body: bytes) -> dict[str, Any] | None:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        return None
+    return message if isinstance(message, dict) else None
+
+
+def _method_and_tool(message: dict[str, Any] | None) -> tuple[str, str]:
+    if message is None:
+        return "", ""
+    method = message.get("method")
+    params = message.get("params")
+    name = params.get("name") if isinstance(params, dict) else None
+    method = method if isinstance(method, str) else ""
+    return method[:64], name[:64] if method == "tools/call" and isinstance(name, str) else ""
+
+
+def _rpc_error(message: dict[str, Any] | None, code: int, text: str, data: dict[str, Any]) -> dict[str, Any]:
+    request_id = message.get("id") if message is not None else None
+    if not isinstance(request_id, (str, int)):
+        request_id = None
+    return {"jsonrpc": "2.0", "id": request_id, "error": {"code": code, "message": text, "data": data}}
+
+
+async def _reply(send: Send, status: int, payload: dict[str, Any], headers: dict[str, str]) -> None:
+    body = json.dumps(payload).encode()
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.encode(), v.encode()) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
