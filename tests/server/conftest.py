@@ -3,6 +3,7 @@ real HTTP. A missing service fails the run; it never turns into a skipped test."
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -13,6 +14,7 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from tests.server.issuer import Issuer, running_issuer
+from tests.server.server_process import ServerProcess, running_server, server_env
 
 POSTGRES_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -64,3 +66,44 @@ def redis_prefix() -> str:
 def issuer() -> Iterator[Issuer]:
     with running_issuer() as running:
         yield running
+
+
+def make_database() -> str:
+    """A fresh database for a module's server processes (sync: module fixtures have no loop)."""
+
+    async def create() -> str:
+        name = f"mcp_test_{secrets.token_hex(6)}"
+        try:
+            admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=5)
+        except (OSError, asyncpg.PostgresError, TimeoutError) as error:
+            _require("PostgreSQL", error)
+            raise
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.close()
+        return POSTGRES_ADMIN.rsplit("/", 1)[0] + "/" + name
+
+    return asyncio.run(create())
+
+
+def drop_database(url: str) -> None:
+    async def drop() -> None:
+        admin = await asyncpg.connect(POSTGRES_ADMIN, timeout=5)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        await admin.close()
+
+    asyncio.run(drop())
+
+
+@pytest.fixture(scope="module")
+def module_database() -> Iterator[str]:
+    url = make_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="module")
+def server(issuer: Issuer, module_database: str) -> Iterator[ServerProcess]:
+    """One real server process: Postgres, Redis, auth on; shared by a module's tests."""
+    env = server_env(issuer, module_database, REDIS, RATE_LIMIT_PER_MINUTE="10000")
+    with running_server(env) as process:
+        yield process
