@@ -190,3 +190,11 @@ async def test_the_embedded_default_needs_no_services(tmp_path: Path, mode: str)
         assert ready["checks"] == {"sqlite": "ok"}
     warnings = [e["message"] for e in server.logs() if e.get("level") == "WARNING"]
     assert any(m.startswith("AUTHENTICATION IS OFF") for m in warnings)
+
+
+def test_every_setting_is_documented() -> None:
+    from mcp_notes.settings import Settings
+
+    readme = (Path(__file__).resolve().parents[2] / "server" / "README.md").read_text()
+    for field in Settings.model_fields.values():
+        assert f"`{field.validation_alias}`" in readme, f"server/README.md lacks {field.validation_alias}"
