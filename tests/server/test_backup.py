@@ -174,7 +174,12 @@ async def test_the_backup_and_restore_commands_as_the_scheduled_job_runs_them(
     bucket: str, database_url: str
 ) -> None:
     ids = await seed(database_url)
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "BACKUP_", "MCP_"))}
+    clean = {
+        k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "BACKUP_", "MCP_", "AUTH_"))
+    }
+    # As the image runs the job: listening address 0.0.0.0, but no public URL or issuer,
+    # which only `serve` needs.
+    clean["MCP_HOST"] = "0.0.0.0"
     env = {**clean, "DATABASE_URL": database_url, "BACKUP_URL": f"s3://{bucket}/nightly"}
     done = await asyncio.to_thread(mcp_notes, "backup", env=env)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     options = parser.parse_args(argv)
 
     try:
-        settings = load_settings()
+        settings = load_settings(serving=(options.command or "serve") == "serve")
     except SettingsError as error:
         print(f"mcp-notes: {error}", file=sys.stderr)
         return 2

@@ -142,6 +142,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
+        if self.db_pool_min > self.db_pool_max:
+            raise ValueError("DB_POOL_MIN: must not exceed DB_POOL_MAX")
+        return self
+
+    def serving_problems(self) -> list[str]:
+        """What `serve` needs beyond what `backup`/`restore`/`migrate` need."""
         problems: list[str] = []
         if not self.local and self.public_url is None:
             problems.append(f"MCP_PUBLIC_URL: required when listening on {self.host} (not localhost)")
@@ -156,11 +162,7 @@ class Settings(BaseSettings):
                 "MCP_REQUEST_STATE_KEY: required when listening on "
                 f"{self.host} (replicas must share it for multi-round-trip requests)"
             )
-        if self.db_pool_min > self.db_pool_max:
-            problems.append("DB_POOL_MIN: must not exceed DB_POOL_MAX")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+        return problems
 
     @property
     def local(self) -> bool:
@@ -205,18 +207,21 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def load_settings(env: dict[str, str] | None = None) -> Settings:
-    """Settings from `env` (default: the process environment), or one SettingsError."""
+def load_settings(env: dict[str, str] | None = None, *, serving: bool = True) -> Settings:
+    """Settings from `env` (default: the process environment), or one SettingsError.
+    `serving=False` for the one-shot commands, which need no public URL or issuer."""
     try:
-        if env is None:
-            return Settings()
-        return Settings.model_validate(env)
+        settings = Settings() if env is None else Settings.model_validate(env)
     except ValidationError as error:
         lines: list[str] = []
         for detail in error.errors(include_url=False):
             message = str(detail["msg"]).removeprefix("Value error, ")
             if detail["loc"]:  # one variable
                 lines.append(f"  {detail['loc'][0]}: {message}")
-            else:  # the cross-variable checks, each already named
-                lines.extend(f"  {part}" for part in message.split("; "))
+            else:  # a cross-variable check, already named
+                lines.append(f"  {message}")
         raise SettingsError("invalid environment:\n" + "\n".join(lines)) from None
+    problems = settings.serving_problems() if serving else []
+    if problems:
+        raise SettingsError("invalid environment:\n" + "\n".join(f"  {p}" for p in problems))
+    return settings
