@@ -16,17 +16,23 @@ from tests.server.issuer import Issuer
 AUDIENCE = "https://mcp.example.com/mcp"
 
 
-@pytest_asyncio.fixture
-async def validator(issuer: Issuer) -> AsyncIterator[TokenValidator]:
+def make_validator(issuer: Issuer, tenant_claim: str | None = None) -> tuple[TokenValidator, JwksCache]:
     jwks = JwksCache(issuer.url, min_refresh_seconds=30)
-    yield TokenValidator(
+    validator = TokenValidator(
         jwks,
         issuer=issuer.url,
         audience=AUDIENCE,
         algorithms=["RS256", "ES256"],
         leeway_seconds=30,
-        tenant_claim=None,
+        tenant_claim=tenant_claim,
     )
+    return validator, jwks
+
+
+@pytest_asyncio.fixture
+async def validator(issuer: Issuer) -> AsyncIterator[TokenValidator]:
+    made, jwks = make_validator(issuer)
+    yield made
     await jwks.close()
 
 
@@ -93,15 +99,7 @@ async def test_small_clock_skew_is_tolerated(issuer: Issuer, validator: TokenVal
 
 
 async def test_unknown_key_ids_do_not_hammer_the_issuer(issuer: Issuer) -> None:
-    jwks = JwksCache(issuer.url, min_refresh_seconds=30)
-    validator = TokenValidator(
-        jwks,
-        issuer=issuer.url,
-        audience=AUDIENCE,
-        algorithms=["RS256"],
-        leeway_seconds=0,
-        tenant_claim=None,
-    )
+    validator, jwks = make_validator(issuer)
     before = len(issuer.jwks_requests)
     for n in range(20):
         with pytest.raises(TokenRejected):
@@ -111,15 +109,7 @@ async def test_unknown_key_ids_do_not_hammer_the_issuer(issuer: Issuer) -> None:
 
 
 async def test_tenant_claim_is_required_when_configured(issuer: Issuer) -> None:
-    jwks = JwksCache(issuer.url)
-    validator = TokenValidator(
-        jwks,
-        issuer=issuer.url,
-        audience=AUDIENCE,
-        algorithms=["RS256"],
-        leeway_seconds=0,
-        tenant_claim="org",
-    )
+    validator, jwks = make_validator(issuer, tenant_claim="org")
     assert (await validator.validate(issuer.token(AUDIENCE, org="acme"))).tenant == "acme"
     with pytest.raises(TokenRejected, match="no org claim"):
         await validator.validate(issuer.token(AUDIENCE))
