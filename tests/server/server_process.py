@@ -65,6 +65,15 @@ class ServerProcess:
                 return float(value)
         return 0.0
 
+    def total(self, name: str) -> float:
+        """The sum of every sample of one metric, whatever its labels."""
+        text = httpx.get(f"{self.base}/metrics", timeout=5).text
+        return sum(
+            float(line.rpartition(" ")[2])
+            for line in text.splitlines()
+            if line.startswith((name + "{", name + " "))
+        )
+
     def stop(self, timeout: float = 30) -> int:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)

@@ -172,12 +172,14 @@ def test_a_read_only_token_cannot_write(server: ServerProcess, issuer: Issuer) -
 def test_malformed_requests_get_a_json_rpc_error_never_500(
     server: ServerProcess, issuer: Issuer, name: str, body: Any, modern: bool, status: int, code: int | None
 ) -> None:
+    before = server.total("mcp_requests_total")
     response = post(server, body, token=issuer.token(PUBLIC_URL), modern=modern)
     assert response.status_code == status, response.text
     error = rpc_error(response)
     if code is not None:
         assert error["code"] == code
     assert logged(server, response.headers["x-request-id"])["status"] == status
+    assert server.total("mcp_requests_total") == before + 1  # counted
 
 
 def test_tool_level_mistakes_are_tool_errors(server: ServerProcess, issuer: Issuer) -> None:
@@ -204,8 +206,11 @@ def test_search_with_query_syntax_is_just_text(server: ServerProcess, issuer: Is
 
 def test_oversized_body_gets_413(server: ServerProcess, issuer: Issuer) -> None:
     huge = call("create_note", {"title": "t", "body": "x" * 1_100_000})
+    before = server.total("mcp_requests_total")
     response = post(server, huge, token=issuer.token(PUBLIC_URL))
     assert response.status_code == 413
+    assert server.metric("mcp_requests_total", method="-", tool="", status="http_413") >= 1
+    assert server.total("mcp_requests_total") == before + 1
     assert rpc_error(response)["message"] == "Request body too large"
 
 

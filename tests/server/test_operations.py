@@ -45,6 +45,7 @@ def test_ready_names_the_dependency_that_fails(issuer: Issuer, module_database: 
 
 async def test_metrics_count_requests_latency_and_pool(server: ServerProcess, issuer: Issuer) -> None:
     before = server.metric("mcp_requests_total", method="tools/call", tool="list_tags", status="ok")
+    errors_before = server.metric("mcp_tool_errors_total", tool="get_note")
     async with connect(server.url, issuer.token(PUBLIC_URL, subject="counted"), "2026-07-28") as client:
         await client.call_tool("list_tags", {})
         await client.call_tool("get_note", {"note_id": "nope"})
@@ -56,7 +57,7 @@ async def test_metrics_count_requests_latency_and_pool(server: ServerProcess, is
     async with httpx.AsyncClient(timeout=5) as http:
         text = (await http.get(f"{server.base}/metrics")).text
     assert "mcp_db_pool_connections_in_use " in text
-    assert "mcp_tool_errors_total" in text or "tool_error" in text
+    assert server.metric("mcp_tool_errors_total", tool="get_note") == errors_before + 1
 
 
 def test_request_log_lines_carry_id_subject_method_tool_status_duration(

@@ -84,6 +84,8 @@ class Edge:
             method = info.method if info.method in KNOWN_METHODS else ("other" if info.method else "-")
             tool = info.tool if info.tool in self.known_tools else ("unknown" if info.tool else "")
             self.metrics.requests.labels(method, tool, info.outcome).inc()
+            if info.outcome == "tool_error":
+                self.metrics.tool_errors.labels(tool).inc()
             self.metrics.latency.labels(method, tool).observe(seconds)
         log.log(
             logging.DEBUG if scope["path"] in PROBES else logging.INFO,
