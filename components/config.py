@@ -10,6 +10,8 @@ every bad key, the value given and what is allowed, before the program registers
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import re
 from typing import Annotated, Any, Literal
 
@@ -17,6 +19,7 @@ import pulumi
 from croniter import croniter
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     EmailStr,
     Field,
@@ -62,6 +65,19 @@ _IMAGE_REF = re.compile(
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 )
 _HTTPS_URL = re.compile(r"^https://[a-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?$")
+
+
+def _json_list(value: Any) -> Any:
+    """The CLI hands array keys to the program as JSON text."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value  # pydantic then says it is not a list
+    return value
+
+
+JsonList = Annotated[list[Annotated[str, Field(min_length=1, max_length=255)]], BeforeValidator(_json_list)]
 
 
 def reject(allowed: str) -> PydanticCustomError:
@@ -160,6 +176,37 @@ class StackConfig(BaseModel):
         30, description="days backup dumps are kept in the bucket"
     )
 
+    registry_keep_images: Annotated[int, Field(ge=1, le=1000)] = Field(
+        20, description="images the registry keeps; older ones are deleted"
+    )
+
+    aws_availability_zones: Annotated[int, Field(ge=2, le=3)] = Field(
+        2, description="aws-ecs: availability zones the VPC, tasks and data tier span"
+    )
+    aws_nat_gateway_per_az: bool = Field(
+        False, description="aws-ecs: one NAT gateway per zone (survives a zone outage) instead of one"
+    )
+    aws_vpc_cidr: str = Field("10.0.0.0/16", description="aws-ecs: address range of the new VPC (/16 to /22)")
+    aws_vpc_id: str | None = Field(
+        None, description="aws-ecs: an existing VPC to use instead of creating one (give its subnets too)"
+    )
+    aws_public_subnet_ids: JsonList = Field(
+        default_factory=list, description="aws-ecs: with awsVpcId, public subnets for the load balancer"
+    )
+    aws_private_subnet_ids: JsonList = Field(
+        default_factory=list,
+        description="aws-ecs: with awsVpcId, private subnets (with NAT) for tasks and data",
+        validate_default=True,
+    )
+    aws_certificate_arn: str | None = Field(
+        None, description="aws-ecs: an existing ACM certificate for the domain instead of a new one"
+    )
+    aws_hosted_zone_id: str | None = Field(
+        None,
+        description="aws-ecs: Route 53 zone of the domain, for certificate validation and the alias record",
+        validate_default=True,
+    )
+
     alert_email: EmailStr | None = Field(
         None,
         description="address that receives alarms (required in production)",
@@ -237,6 +284,51 @@ class StackConfig(BaseModel):
         if value is not None and not _HTTPS_URL.match(value):
             raise reject("an https:// URL with no query or fragment")
         return value
+
+    @field_validator("aws_vpc_cidr")
+    @classmethod
+    def _private_cidr(cls, value: str) -> str:
+        try:
+            network = ipaddress.ip_network(value)
+        except ValueError:
+            raise reject("an IPv4 CIDR like 10.0.0.0/16") from None
+        if network.version != 4 or not network.is_private or not 16 <= network.prefixlen <= 22:
+            raise reject("a private IPv4 range from /16 to /22, e.g. 10.0.0.0/16")
+        return value
+
+    @field_validator("aws_private_subnet_ids")
+    @classmethod
+    def _existing_vpc_needs_subnets(cls, private: list[str], info: ValidationInfo) -> list[str]:
+        public = info.data.get("aws_public_subnet_ids", [])
+        if info.data.get("aws_vpc_id") and (len(public) < 2 or len(private) < 2):
+            raise reject("with awsVpcId, at least two public and two private subnet ids")
+        if not info.data.get("aws_vpc_id") and (public or private):
+            raise reject("subnet ids only together with awsVpcId")
+        return private
+
+    @field_validator("aws_certificate_arn")
+    @classmethod
+    def _certificate_arn(cls, arn: str | None) -> str | None:
+        if arn is not None and not re.fullmatch(
+            r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}", arn
+        ):
+            raise reject("an ACM certificate ARN: arn:aws:acm:REGION:ACCOUNT:certificate/UUID")
+        return arn
+
+    @field_validator("aws_hosted_zone_id")
+    @classmethod
+    def _zone_or_certificate(cls, zone: str | None, info: ValidationInfo) -> str | None:
+        if zone is not None and not re.fullmatch(r"Z[A-Z0-9]{1,32}", zone):
+            raise reject("a Route 53 hosted zone id like Z0123456789ABCDEFGHIJ")
+        if (
+            info.data.get("target") == "aws-ecs"
+            and zone is None
+            and info.data.get("aws_certificate_arn") is None
+        ):
+            raise reject(
+                "the domain's Route 53 zone id, or awsCertificateArn (then point DNS at the ALB yourself)"
+            )
+        return zone
 
     @field_validator("postgres_deletion_protection", "postgres_final_snapshot")
     @classmethod

@@ -28,12 +28,14 @@ def declarations() -> dict[str, dict[str, Any]]:
     result: dict[str, dict[str, Any]] = {}
     for name, field in StackConfig.model_fields.items():
         key = field.alias or name
-        default = field.default if field.default is not None and not field.is_required() else ""
+        default = "" if field.is_required() else field.get_default(call_default_factory=True)
         result[key] = {
             "type": _pulumi_type(field),
             "description": field.description or "",
-            "default": default,
+            "default": "" if default is None else default,
         }
+        if result[key]["type"] == "array":
+            result[key]["items"] = {"type": "string"}
     return result
 
 
@@ -42,6 +44,8 @@ def yaml_block() -> str:
     for key, spec in declarations().items():
         lines.append(f"  {key}:\n")
         lines.append(f"    type: {spec['type']}\n")
+        if "items" in spec:
+            lines.append("    items:\n      type: string\n")
         lines.append(f"    description: {_yaml_text(spec['description'])}\n")
         lines.append(f"    default: {_yaml_value(spec['default'])}\n")
     return "".join(lines)
@@ -54,7 +58,11 @@ def readme_table() -> str:
         kind = _readme_type(field)
         if key in secret_keys():
             kind += ", secret"
-        default = "required" if field.is_required() else _readme_default(field.default)
+        default = (
+            "required"
+            if field.is_required()
+            else _readme_default(field.get_default(call_default_factory=True))
+        )
         rows.append(f"| `{NAMESPACE}:{key}` | {kind} | {default} | {field.description} |\n")
     return README_START + "".join(rows) + README_END
 
@@ -78,7 +86,10 @@ def _base(field: FieldInfo) -> Any:
 
 
 def _pulumi_type(field: FieldInfo) -> str:
-    return {bool: "boolean", int: "integer"}.get(_base(field), "string")
+    base = _base(field)
+    if get_origin(base) is list:
+        return "array"
+    return {bool: "boolean", int: "integer"}.get(base, "string")
 
 
 def _readme_type(field: FieldInfo) -> str:
@@ -93,7 +104,7 @@ def _readme_type(field: FieldInfo) -> str:
 
 
 def _readme_default(value: Any) -> str:
-    if value is None:
+    if value is None or value == []:
         return "—"
     if isinstance(value, bool):
         return f"`{str(value).lower()}`"
@@ -109,6 +120,8 @@ def _yaml_value(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml_text(str(item)) for item in value) + "]"
     return _yaml_text(str(value))
 
 

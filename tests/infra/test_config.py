@@ -8,7 +8,11 @@ from components.config_errors import ConfigError
 from tests.harness.program import ProgramRun, run_program
 
 # The keys every stack must set, with valid values.
-REQUIRED = {"domain": "mcp.example.com", "authIssuer": "https://auth.example.com/"}
+REQUIRED = {
+    "domain": "mcp.example.com",
+    "authIssuer": "https://auth.example.com/",
+    "awsHostedZoneId": "ZEXAMPLE",
+}
 
 
 def failed(stack: str, **overrides: str) -> ConfigError:
@@ -92,6 +96,26 @@ def lines_of(error: ConfigError) -> list[str]:
             {"alertEmail": "on-call"},
             "mcp-deploy:alertEmail: got on-call; allowed: an email address like oncall@example.com",
             id="malformed-email",
+        ),
+        pytest.param(
+            "dev",
+            {"awsHostedZoneId": ""},
+            "mcp-deploy:awsHostedZoneId: got nothing; allowed: the domain's Route 53 zone id, "
+            "or awsCertificateArn",
+            id="aws-without-zone-or-certificate",
+        ),
+        pytest.param(
+            "prod",
+            {"awsVpcId": "vpc-0abc", "awsPublicSubnetIds": '["subnet-a", "subnet-b"]'},
+            "mcp-deploy:awsPrivateSubnetIds: got []; "
+            "allowed: with awsVpcId, at least two public and two private subnet ids",
+            id="existing-vpc-without-private-subnets",
+        ),
+        pytest.param(
+            "dev",
+            {"awsVpcCidr": "8.8.0.0/16"},
+            "mcp-deploy:awsVpcCidr: got 8.8.0.0/16; allowed: a private IPv4 range from /16 to /22",
+            id="public-vpc-range",
         ),
         pytest.param(
             "dev",

@@ -1,5 +1,7 @@
 """Pulumi.yaml declarations and the README key table are the model, rendered; they never drift."""
 
+import json
+
 import yaml
 
 from components.config import NAMESPACE, StackConfig, parse_stack_config
@@ -17,7 +19,7 @@ def test_pulumi_yaml_declares_exactly_the_model() -> None:
     declared = yaml.safe_load(text)["config"]
     assert set(declared) == {field.alias for field in StackConfig.model_fields.values()}
     for key, spec in declared.items():
-        assert spec["type"] in {"string", "integer", "boolean"}, key
+        assert spec["type"] in {"string", "integer", "boolean", "array"}, key
         assert spec["description"], f"{key} needs a description"
         assert "secret" not in spec, f"{key}: a declared secret can't have a default"
 
@@ -25,6 +27,7 @@ def test_pulumi_yaml_declares_exactly_the_model() -> None:
 def test_declared_defaults_are_valid_values() -> None:
     defaults = {key: _as_cli_text(spec["default"]) for key, spec in declarations().items()}
     config = parse_stack_config({**defaults, "target": "kubernetes", **REQUIRED}, secret=set())
+    assert config.aws_public_subnet_ids == []
     assert config.environment == "development"
 
 
@@ -36,4 +39,6 @@ def test_readme_lists_every_key() -> None:
 
 
 def _as_cli_text(value: object) -> str:
+    if isinstance(value, list):
+        return json.dumps(value)  # as the CLI passes arrays
     return str(value).lower() if isinstance(value, bool) else str(value)
