@@ -67,6 +67,20 @@ class SecretArgs:
 
 
 @dataclass(frozen=True)
+class AwsArgs:
+    """What only the aws-ecs target reads."""
+
+    availability_zones: int
+    nat_gateway_per_az: bool
+    vpc_cidr: str
+    vpc_id: str | None  # None: create a VPC
+    public_subnet_ids: tuple[str, ...]
+    private_subnet_ids: tuple[str, ...]
+    hosted_zone_id: str | None
+    certificate_arn: str | None  # None: issue one with ACM, validated in hosted_zone_id
+
+
+@dataclass(frozen=True)
 class McpServiceArgs:
     domain: str
     production: bool
@@ -78,10 +92,17 @@ class McpServiceArgs:
     backup: BackupArgs
     alert_email: str | None
     secrets: SecretArgs
+    registry_keep_images: int
+    aws: AwsArgs
 
     @property
     def mcp_url(self) -> str:
         return f"https://{self.domain}/mcp"
+
+
+# The server's own drain bound (DRAIN_SECONDS); load balancers wait a little longer.
+DRAIN_SECONDS = 20
+SERVER_PORT = 8000
 
 
 def from_config(config: StackConfig) -> McpServiceArgs:
@@ -117,6 +138,17 @@ def from_config(config: StackConfig) -> McpServiceArgs:
         redis=RedisArgs(size=config.redis_size, high_availability=config.redis_high_availability),
         backup=BackupArgs(schedule=config.backup_schedule, retention_days=config.backup_retention_days),
         alert_email=config.alert_email,
+        registry_keep_images=config.registry_keep_images,
+        aws=AwsArgs(
+            availability_zones=config.aws_availability_zones,
+            nat_gateway_per_az=config.aws_nat_gateway_per_az,
+            vpc_cidr=config.aws_vpc_cidr,
+            vpc_id=config.aws_vpc_id,
+            public_subnet_ids=tuple(config.aws_public_subnet_ids),
+            private_subnet_ids=tuple(config.aws_private_subnet_ids),
+            hosted_zone_id=config.aws_hosted_zone_id,
+            certificate_arn=config.aws_certificate_arn,
+        ),
         secrets=SecretArgs(
             postgres_password=secret_output(config.postgres_password),
             redis_auth_token=secret_output(config.redis_auth_token),
