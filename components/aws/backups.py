@@ -1,0 +1,218 @@
+"""Nightly pg_dump to S3: a locked-down bucket and a scheduled Fargate task running the image's
+`backup` command, whose role may only put objects under its prefix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+from components.args import BackupArgs
+from components.aws.compute import Compute, assume_role, container, policy
+from components.aws.cron import eventbridge_cron
+from components.aws.network import Network
+from components.aws.secrets import ServerSecrets
+from components.aws.security import SecurityGroups
+
+PREFIX = "postgres"
+
+
+@dataclass(frozen=True)
+class Backups:
+    bucket: aws.s3.Bucket
+    schedule: aws.scheduler.Schedule
+
+
+def backups(
+    name: str,
+    args: BackupArgs,
+    image: pulumi.Output[str],
+    net: Network,
+    groups: SecurityGroups,
+    secrets: ServerSecrets,
+    runtime: Compute,
+    cpu: int,
+    memory_mib: int,
+    region: pulumi.Output[str],
+    production: bool,
+    parent: pulumi.Resource,
+) -> Backups:
+    bucket = _bucket(name, args.retention_days, production, parent)
+    child = pulumi.ResourceOptions(parent=parent)
+    task_role = aws.iam.Role(
+        f"{name}-backup-task", assume_role_policy=assume_role("ecs-tasks.amazonaws.com"), opts=child
+    )
+    aws.iam.RolePolicy(
+        f"{name}-backup-task",
+        role=task_role.id,
+        policy=policy(
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": [
+                        "s3:PutObject",
+                        "s3:AbortMultipartUpload",
+                    ],  # write-only: a leaked role reads nothing
+                    "Resource": bucket.arn.apply(lambda arn: f"{arn}/{PREFIX}/*"),
+                }
+            ]
+        ),
+        opts=child,
+    )
+    environment: dict[str, pulumi.Input[str]] = {
+        "BACKUP_URL": pulumi.Output.concat("s3://", bucket.bucket, f"/{PREFIX}"),
+        "AWS_REGION": region,
+    }
+    task = aws.ecs.TaskDefinition(
+        f"{name}-backup",
+        family=f"{name}-backup",
+        cpu=str(cpu),
+        memory=str(memory_mib),
+        network_mode="awsvpc",
+        requires_compatibilities=["FARGATE"],
+        runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+            operating_system_family="LINUX", cpu_architecture="X86_64"
+        ),
+        execution_role_arn=runtime.execution_role.arn,
+        task_role_arn=task_role.arn,
+        volumes=[aws.ecs.TaskDefinitionVolumeArgs(name="tmp")],
+        container_definitions=pulumi.Output.json_dumps(
+            [
+                container(
+                    image,
+                    ["backup"],
+                    environment,
+                    {"DATABASE_URL": secrets.database_url.arn},
+                    runtime.log_group,
+                    "backup",
+                    region,
+                    False,
+                )
+            ]
+        ),
+        opts=child,
+    )
+    scheduler_role = aws.iam.Role(
+        f"{name}-backup-scheduler", assume_role_policy=assume_role("scheduler.amazonaws.com"), opts=child
+    )
+    aws.iam.RolePolicy(
+        f"{name}-backup-scheduler",
+        role=scheduler_role.id,
+        policy=policy(
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": ["ecs:RunTask"],
+                    "Resource": task.arn_without_revision.apply(lambda arn: f"{arn}:*"),
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["iam:PassRole"],
+                    "Resource": [runtime.execution_role.arn, task_role.arn],
+                },
+            ]
+        ),
+        opts=child,
+    )
+    schedule = aws.scheduler.Schedule(
+        f"{name}-backup",
+        description="pg_dump of the MCP database to S3",
+        schedule_expression=eventbridge_cron(args.schedule),
+        schedule_expression_timezone="UTC",
+        flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
+        target=aws.scheduler.ScheduleTargetArgs(
+            arn=runtime.cluster.arn,
+            role_arn=scheduler_role.arn,
+            ecs_parameters=aws.scheduler.ScheduleTargetEcsParametersArgs(
+                task_definition_arn=task.arn,
+                launch_type="FARGATE",
+                task_count=1,
+                network_configuration=aws.scheduler.ScheduleTargetEcsParametersNetworkConfigurationArgs(
+                    subnets=net.private_subnet_ids, security_groups=[groups.backup.id], assign_public_ip=False
+                ),
+            ),
+            retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(
+                maximum_event_age_in_seconds=3600, maximum_retry_attempts=3
+            ),
+        ),
+        opts=child,
+    )
+    return Backups(bucket=bucket, schedule=schedule)
+
+
+def _bucket(name: str, retention_days: int, production: bool, parent: pulumi.Resource) -> aws.s3.Bucket:
+    child = pulumi.ResourceOptions(parent=parent)
+    bucket = aws.s3.Bucket(f"{name}-backups", force_destroy=not production, opts=child)
+    inside = pulumi.ResourceOptions(parent=bucket)
+    aws.s3.BucketPublicAccessBlock(
+        f"{name}-backups",
+        bucket=bucket.id,
+        block_public_acls=True,
+        block_public_policy=True,
+        ignore_public_acls=True,
+        restrict_public_buckets=True,
+        opts=inside,
+    )
+    aws.s3.BucketOwnershipControls(
+        f"{name}-backups",
+        bucket=bucket.id,
+        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+        opts=inside,
+    )
+    aws.s3.BucketVersioning(
+        f"{name}-backups",
+        bucket=bucket.id,
+        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+        opts=inside,
+    )
+    aws.s3.BucketServerSideEncryptionConfiguration(
+        f"{name}-backups",
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                    sse_algorithm="aws:kms"
+                ),
+                bucket_key_enabled=True,
+            )
+        ],
+        opts=inside,
+    )
+    aws.s3.BucketLifecycleConfiguration(
+        f"{name}-backups",
+        bucket=bucket.id,
+        rules=[
+            aws.s3.BucketLifecycleConfigurationRuleArgs(
+                id="expire-dumps",
+                status="Enabled",
+                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=f"{PREFIX}/"),
+                expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=retention_days),
+                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                    noncurrent_days=retention_days
+                ),
+                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                    days_after_initiation=1
+                ),
+            )
+        ],
+        opts=inside,
+    )
+    aws.s3.BucketPolicy(
+        f"{name}-backups",
+        bucket=bucket.id,
+        policy=policy(
+            [
+                {
+                    "Sid": "TlsOnly",
+                    "Effect": "Deny",
+                    "Principal": "*",
+                    "Action": "s3:*",
+                    "Resource": [bucket.arn, bucket.arn.apply(lambda arn: f"{arn}/*")],
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                }
+            ]
+        ),
+        opts=inside,
+    )
+    return bucket
