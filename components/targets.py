@@ -11,6 +11,7 @@ from typing import Protocol
 import pulumi
 
 from components.args import McpServiceArgs
+from components.aws import EcsMcpService
 from components.config import Target
 
 # The stack outputs, in the order `__main__.py` exports them; every target provides all of them.
@@ -39,9 +40,8 @@ class TargetNotImplementedError(pulumi.RunError):
 
 
 # Targets whose component is built. The others are tracked issues, named in the error.
-BUILT: dict[Target, Builder] = {}
+BUILT: dict[Target, Builder] = {"aws-ecs": EcsMcpService}
 PLANNED: dict[Target, str] = {
-    "aws-ecs": "issue #4: ECS Fargate, ALB, RDS, ElastiCache",
     "gcp-cloudrun": "issue #5: Cloud Run, Cloud SQL, Memorystore",
     "kubernetes": "issue #6: Deployment, Ingress, in-cluster or external data",
 }

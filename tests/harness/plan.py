@@ -86,6 +86,14 @@ def _flatten(value: Any, path: str, secret: frozenset[str]) -> list[tuple[str, s
         ]
     if isinstance(value, list) and value:
         return [item for i, v in enumerate(value) for item in _flatten(v, f"{path}[{i}]", secret)]
+    if isinstance(value, str) and value[:1] in "[{":
+        # JSON documents (container definitions, IAM policies) read better as paths.
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, (dict, list)):
+            return _flatten(parsed, path, secret)
     if value in ({}, [], None, ""):
         return []
     return [(path, json.dumps(value, sort_keys=True))]
