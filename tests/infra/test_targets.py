@@ -28,3 +28,12 @@ def test_an_unbuilt_target_stops_before_registering_anything(stack: str, target:
     assert PLANNED[target] in str(run.error)  # names the issue that will build it
     assert run.resources == []
     assert run.outputs == {}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+@pytest.mark.parametrize("target", sorted(BUILT))
+def test_a_built_target_exports_the_whole_contract(stack: str, target: Target) -> None:
+    run = run_program(stack, target)
+    assert run.error is None, run.error
+    assert set(OUTPUT_NAMES) <= set(run.outputs)
+    assert run.outputs["mcp_endpoint"].endswith("/mcp")
