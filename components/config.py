@@ -339,9 +339,12 @@ class StackConfig(BaseModel):
 
     @field_validator("backup_schedule")
     @classmethod
-    def _five_field_cron(cls, value: str) -> str:
-        if len(value.split()) != 5 or not croniter.is_valid(value):
+    def _five_field_cron(cls, value: str, info: ValidationInfo) -> str:
+        fields = value.split()
+        if len(fields) != 5 or not croniter.is_valid(value):
             raise reject("a 5-field cron expression (minute hour day month weekday), e.g. 0 3 * * *")
+        if info.data.get("target") == "aws-ecs" and fields[2] != "*" and fields[4] != "*":
+            raise reject("on aws-ecs, a day of the month or a day of the week, not both (EventBridge cron)")
         return value
 
     @field_validator("alert_email", mode="after")
