@@ -59,5 +59,7 @@ def builder_for(target: Target) -> Builder:
 
 
 def export_outputs(service: McpService) -> None:
-    for name in OUTPUT_NAMES:
+    """The shared contract, then the extra outputs the target's class declares (restore_command...)."""
+    declared = list(type(service).__annotations__)
+    for name in [*OUTPUT_NAMES, *sorted(set(declared) - set(OUTPUT_NAMES))]:
         pulumi.export(name, getattr(service, name))

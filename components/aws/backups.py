@@ -22,6 +22,7 @@ PREFIX = "postgres"
 class Backups:
     bucket: aws.s3.Bucket
     schedule: aws.scheduler.Schedule
+    restore_command: pulumi.Output[str]
 
 
 def backups(
@@ -138,7 +139,70 @@ def backups(
         ),
         opts=child,
     )
-    return Backups(bucket=bucket, schedule=schedule)
+    restore_role = _restore_role(name, bucket, parent)
+    return Backups(
+        bucket=bucket,
+        schedule=schedule,
+        restore_command=_restore_command(runtime, task, restore_role, net, groups),
+    )
+
+
+def _restore_role(name: str, bucket: aws.s3.Bucket, parent: pulumi.Resource) -> aws.iam.Role:
+    """Used only when someone restores: may list and read dumps under the prefix, nothing more."""
+    child = pulumi.ResourceOptions(parent=parent)
+    role = aws.iam.Role(
+        f"{name}-restore-task", assume_role_policy=assume_role("ecs-tasks.amazonaws.com"), opts=child
+    )
+    aws.iam.RolePolicy(
+        f"{name}-restore-task",
+        role=role.id,
+        policy=policy(
+            [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject"],
+                    "Resource": bucket.arn.apply(lambda arn: f"{arn}/{PREFIX}/*"),
+                },
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:ListBucket"],
+                    "Resource": bucket.arn,
+                    "Condition": {"StringLike": {"s3:prefix": [f"{PREFIX}/*"]}},
+                },
+            ]
+        ),
+        opts=child,
+    )
+    return role
+
+
+def _restore_command(
+    runtime: Compute, task: aws.ecs.TaskDefinition, role: aws.iam.Role, net: Network, groups: SecurityGroups
+) -> pulumi.Output[str]:
+    """`aws ecs run-task` for `mcp-notes restore latest`, in the backup task's network, with the
+    restore role. Printed as a stack output so nobody has to assemble it by hand."""
+    overrides = pulumi.Output.json_dumps(
+        {"taskRoleArn": role.arn, "containerOverrides": [{"name": "mcp", "command": ["restore", "latest"]}]}
+    )
+    network = pulumi.Output.all(
+        subnets=pulumi.Output.all(*net.private_subnet_ids), group=groups.backup.id
+    ).apply(
+        lambda n: (
+            "awsvpcConfiguration={subnets=["
+            + ",".join(n["subnets"])
+            + "],securityGroups=["
+            + n["group"]
+            + "],assignPublicIp=DISABLED}"
+        )
+    )
+    return pulumi.Output.format(
+        "aws ecs run-task --cluster {0} --launch-type FARGATE --task-definition {1} "
+        "--network-configuration '{2}' --overrides '{3}'",
+        runtime.cluster.name,
+        task.family,
+        network,
+        overrides,
+    )
 
 
 def _bucket(name: str, retention_days: int, production: bool, parent: pulumi.Resource) -> aws.s3.Bucket:

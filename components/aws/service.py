@@ -29,6 +29,7 @@ class EcsMcpService(pulumi.ComponentResource):
     backup_bucket: pulumi.Output[str]
     alarm_topic: pulumi.Output[str]
     load_balancer_dns: pulumi.Output[str]
+    restore_command: pulumi.Output[str]
 
     def __init__(self, name: str, args: McpServiceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("mcp-deploy:aws:McpService", name, None, opts)
@@ -81,6 +82,7 @@ class EcsMcpService(pulumi.ComponentResource):
         self.backup_bucket = stored.bucket.bucket
         self.alarm_topic = topic.arn
         self.load_balancer_dns = front.load_balancer.dns_name
+        self.restore_command = stored.restore_command
         self.register_outputs(
             {
                 "url": self.url,
@@ -91,5 +93,6 @@ class EcsMcpService(pulumi.ComponentResource):
                 "backup_bucket": self.backup_bucket,
                 "alarm_topic": self.alarm_topic,
                 "load_balancer_dns": self.load_balancer_dns,
+                "restore_command": self.restore_command,
             }
         )

@@ -353,6 +353,23 @@ def test_the_backup_job_may_only_put_objects_under_its_prefix(
     assert statement["Resource"] == f"{bucket}/postgres/*"
 
 
+@pytest.mark.parametrize("stack", STACKS)
+def test_restoring_has_a_read_only_role_and_a_ready_command(runs: dict[str, ProgramRun], stack: str) -> None:
+    run = runs[stack]
+    reads = [s for name, s in policy_statements(run) if name == "mcp-restore-task"]
+    bucket = run.one("aws:s3/bucket:Bucket").state["arn"]
+    assert [(s["Action"], s["Resource"]) for s in reads] == [
+        (["s3:GetObject"], f"{bucket}/postgres/*"),
+        (["s3:ListBucket"], bucket),
+    ]
+    command = run.outputs["restore_command"]
+    role = named(run, "aws:iam/role:Role", "mcp-restore-task").state["arn"]
+    backup_group = named(run, "aws:ec2/securityGroup:SecurityGroup", "mcp-backup").state["id"]
+    assert command.startswith("aws ecs run-task --cluster mcp-cluster-")
+    for part in ("--task-definition mcp-backup", backup_group, role, '"command": ["restore", "latest"]'):
+        assert part in command
+
+
 # --- least privilege -------------------------------------------------------------------------
 
 
