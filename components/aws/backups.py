@@ -9,8 +9,9 @@ import pulumi
 import pulumi_aws as aws
 
 from components.args import BackupArgs
-from components.aws.compute import Compute, assume_role, container, policy
+from components.aws.compute import Compute, container
 from components.aws.cron import eventbridge_cron
+from components.aws.iam import policy, service_role
 from components.aws.network import Network
 from components.aws.secrets import ServerSecrets
 from components.aws.security import SecurityGroups
@@ -41,25 +42,18 @@ def backups(
 ) -> Backups:
     bucket = _bucket(name, args.retention_days, production, parent)
     child = pulumi.ResourceOptions(parent=parent)
-    task_role = aws.iam.Role(
-        f"{name}-backup-task", assume_role_policy=assume_role("ecs-tasks.amazonaws.com"), opts=child
-    )
-    aws.iam.RolePolicy(
+    # Write-only: a leaked backup role can read nothing.
+    task_role = service_role(
         f"{name}-backup-task",
-        role=task_role.id,
-        policy=policy(
-            [
-                {
-                    "Effect": "Allow",
-                    "Action": [
-                        "s3:PutObject",
-                        "s3:AbortMultipartUpload",
-                    ],  # write-only: a leaked role reads nothing
-                    "Resource": bucket.arn.apply(lambda arn: f"{arn}/{PREFIX}/*"),
-                }
-            ]
-        ),
-        opts=child,
+        "ecs-tasks.amazonaws.com",
+        [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:PutObject", "s3:AbortMultipartUpload"],
+                "Resource": bucket.arn.apply(lambda arn: f"{arn}/{PREFIX}/*"),
+            }
+        ],
+        parent,
     )
     environment: dict[str, pulumi.Input[str]] = {
         "BACKUP_URL": pulumi.Output.concat("s3://", bucket.bucket, f"/{PREFIX}"),
@@ -94,27 +88,22 @@ def backups(
         ),
         opts=child,
     )
-    scheduler_role = aws.iam.Role(
-        f"{name}-backup-scheduler", assume_role_policy=assume_role("scheduler.amazonaws.com"), opts=child
-    )
-    aws.iam.RolePolicy(
+    scheduler_role = service_role(
         f"{name}-backup-scheduler",
-        role=scheduler_role.id,
-        policy=policy(
-            [
-                {
-                    "Effect": "Allow",
-                    "Action": ["ecs:RunTask"],
-                    "Resource": task.arn_without_revision.apply(lambda arn: f"{arn}:*"),
-                },
-                {
-                    "Effect": "Allow",
-                    "Action": ["iam:PassRole"],
-                    "Resource": [runtime.execution_role.arn, task_role.arn],
-                },
-            ]
-        ),
-        opts=child,
+        "scheduler.amazonaws.com",
+        [
+            {
+                "Effect": "Allow",
+                "Action": ["ecs:RunTask"],
+                "Resource": task.arn_without_revision.apply(lambda arn: f"{arn}:*"),
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["iam:PassRole"],
+                "Resource": [runtime.execution_role.arn, task_role.arn],
+            },
+        ],
+        parent,
     )
     schedule = aws.scheduler.Schedule(
         f"{name}-backup",
@@ -149,31 +138,24 @@ def backups(
 
 def _restore_role(name: str, bucket: aws.s3.Bucket, parent: pulumi.Resource) -> aws.iam.Role:
     """Used only when someone restores: may list and read dumps under the prefix, nothing more."""
-    child = pulumi.ResourceOptions(parent=parent)
-    role = aws.iam.Role(
-        f"{name}-restore-task", assume_role_policy=assume_role("ecs-tasks.amazonaws.com"), opts=child
-    )
-    aws.iam.RolePolicy(
+    return service_role(
         f"{name}-restore-task",
-        role=role.id,
-        policy=policy(
-            [
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:GetObject"],
-                    "Resource": bucket.arn.apply(lambda arn: f"{arn}/{PREFIX}/*"),
-                },
-                {
-                    "Effect": "Allow",
-                    "Action": ["s3:ListBucket"],
-                    "Resource": bucket.arn,
-                    "Condition": {"StringLike": {"s3:prefix": [f"{PREFIX}/*"]}},
-                },
-            ]
-        ),
-        opts=child,
+        "ecs-tasks.amazonaws.com",
+        [
+            {
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": bucket.arn.apply(lambda arn: f"{arn}/{PREFIX}/*"),
+            },
+            {
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": bucket.arn,
+                "Condition": {"StringLike": {"s3:prefix": [f"{PREFIX}/*"]}},
+            },
+        ],
+        parent,
     )
-    return role
 
 
 def _restore_command(

@@ -5,7 +5,6 @@ settings come as environment, secrets only as Secrets Manager ARNs (`secrets`)."
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +13,7 @@ import pulumi_aws as aws
 
 from components.args import DRAIN_SECONDS, SERVER_PORT, McpServiceArgs
 from components.aws.edge import Edge
+from components.aws.iam import service_role
 from components.aws.network import Network
 from components.aws.secrets import ServerSecrets
 from components.aws.security import SecurityGroups
@@ -32,20 +32,6 @@ class Compute:
     service: aws.ecs.Service
     log_group: aws.cloudwatch.LogGroup
     execution_role: aws.iam.Role
-
-
-def assume_role(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}],
-        }
-    )
-
-
-def policy(statements: list[dict[str, Any]]) -> pulumi.Output[str]:
-    """A policy document whose resources may be Outputs (ARNs)."""
-    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": statements})
 
 
 def container(
@@ -118,9 +104,6 @@ def compute(
         settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
         opts=child,
     )
-    execution_role = aws.iam.Role(
-        f"{name}-execution", assume_role_policy=assume_role("ecs-tasks.amazonaws.com"), opts=child
-    )
     statements: list[dict[str, Any]] = [
         {
             "Effect": "Allow",
@@ -144,7 +127,7 @@ def compute(
                 "Resource": repository_arn,
             },
         ]
-    aws.iam.RolePolicy(f"{name}-execution", role=execution_role.id, policy=policy(statements), opts=child)
+    execution_role = service_role(f"{name}-execution", "ecs-tasks.amazonaws.com", statements, parent)
     environment: dict[str, pulumi.Input[str]] = {
         "MCP_PUBLIC_URL": args.mcp_url,
         "AUTH_ISSUER": args.auth.issuer,
