@@ -5,6 +5,7 @@ shows exactly when the running image changes."""
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,8 +44,11 @@ class McpImage(pulumi.ComponentResource):
             image = docker.Image(
                 f"{name}-server",
                 image_name=pulumi.Output.concat(registry.repository_url, ":src-", source_hash()),
+                # Relative to where `pulumi up` runs (the project): plans must not depend on the clone path.
                 build=docker.DockerBuildArgs(
-                    context=str(SERVER_DIR), dockerfile=str(SERVER_DIR / "Dockerfile"), platform="linux/amd64"
+                    context=_relative(SERVER_DIR),
+                    dockerfile=_relative(SERVER_DIR / "Dockerfile"),
+                    platform="linux/amd64",
                 ),
                 registry=docker.RegistryArgs(
                     server=registry.server,
@@ -64,6 +68,10 @@ def _pinned(reference: str, parent: pulumi.Resource) -> pulumi.Output[str]:
     repository = reference.rsplit(":", 1)[0] if ":" in reference.rsplit("/", 1)[-1] else reference
     found = docker.get_registry_image_output(name=reference, opts=pulumi.InvokeOptions(parent=parent))
     return found.sha256_digest.apply(lambda digest: f"{repository}@{digest}")
+
+
+def _relative(path: Path) -> str:
+    return os.path.relpath(path, Path.cwd())
 
 
 def source_hash() -> str:

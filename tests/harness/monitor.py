@@ -85,12 +85,7 @@ class RecordingMonitor(MockMonitor):
                 ignore_changes=tuple(request.ignoreChanges),
                 replace_on_changes=tuple(request.replaceOnChanges),
                 additional_secret_outputs=tuple(request.additionalSecretOutputs),
-                aliases=tuple(
-                    [
-                        *request.aliasURNs,
-                        *(alias.urn or alias.spec.name for alias in request.aliases),
-                    ]
-                ),
+                aliases=tuple([*request.aliasURNs, *(_alias(alias) for alias in request.aliases)]),
                 provider=request.provider,
                 id=response.id,
                 state=plain(json_format.MessageToDict(response.object), "", set()),
@@ -105,6 +100,19 @@ class RecordingMonitor(MockMonitor):
     def SignalAndWaitForShutdown(self, request: Any) -> Any:
         # The real engine answers this once the program is done; MockMonitor lacks it.
         return empty_pb2.Empty()
+
+
+def _alias(alias: Any) -> str:
+    """An alias by URN, or by spec: the parts it overrides (name, type, ...)."""
+    if alias.urn:
+        return alias.urn
+    spec = alias.spec
+    parts = [
+        f"{field}={getattr(spec, field)}"
+        for field in ("name", "type", "stack", "project")
+        if getattr(spec, field)
+    ]
+    return "spec(" + " ".join(parts) + ")"
 
 
 def _mark_secret_outputs(response: Any, request: Any) -> Any:

@@ -64,7 +64,10 @@ def test_the_image_is_built_for_amd64_and_deployed_by_digest(runs: dict[str, Pro
     run = runs[stack]
     build = run.one("docker:index/image:Image")
     assert build.inputs["build"]["platform"] == "linux/amd64"
-    assert build.inputs["build"]["context"].endswith("/server")
+    assert (build.inputs["build"]["context"], build.inputs["build"]["dockerfile"]) == (
+        "server",
+        "server/Dockerfile",
+    )
     assert build.inputs["imageName"].startswith(
         run.one("aws:ecr/repository:Repository").state["repositoryUrl"]
     )
