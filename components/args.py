@@ -81,6 +81,16 @@ class AwsArgs:
 
 
 @dataclass(frozen=True)
+class GcpArgs:
+    """What only the gcp-cloudrun target reads."""
+
+    project: str
+    region: str
+    subnet_cidr: str
+    armor_requests_per_minute: int
+
+
+@dataclass(frozen=True)
 class McpServiceArgs:
     domain: str
     production: bool
@@ -94,6 +104,7 @@ class McpServiceArgs:
     secrets: SecretArgs
     registry_keep_images: int
     aws: AwsArgs
+    gcp: GcpArgs | None  # None unless the target is gcp-cloudrun (it needs gcp:project and gcp:region)
 
     @property
     def mcp_url(self) -> str:
@@ -105,7 +116,9 @@ DRAIN_SECONDS = 20
 SERVER_PORT = 8000
 
 
-def from_config(config: StackConfig) -> McpServiceArgs:
+def from_config(config: StackConfig, provider: dict[str, str] | None = None) -> McpServiceArgs:
+    """`provider`: the provider settings the target needs (see config.read_provider_settings)."""
+    provider = provider or {}
     return McpServiceArgs(
         domain=config.domain,
         production=config.environment == "production",
@@ -149,6 +162,14 @@ def from_config(config: StackConfig) -> McpServiceArgs:
             hosted_zone_id=config.aws_hosted_zone_id,
             certificate_arn=config.aws_certificate_arn,
         ),
+        gcp=GcpArgs(
+            project=provider["gcp:project"],
+            region=provider["gcp:region"],
+            subnet_cidr=config.gcp_subnet_cidr,
+            armor_requests_per_minute=config.gcp_armor_requests_per_minute,
+        )
+        if "gcp:project" in provider
+        else None,
         secrets=SecretArgs(
             postgres_password=secret_output(config.postgres_password),
             redis_auth_token=secret_output(config.redis_auth_token),

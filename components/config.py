@@ -31,7 +31,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from components.config_errors import ConfigError, problems_from_validation
+from components.config_errors import ConfigError, ConfigProblem, problems_from_validation
 
 NAMESPACE = "mcp-deploy"
 
@@ -207,6 +207,15 @@ class StackConfig(BaseModel):
         validate_default=True,
     )
 
+    gcp_subnet_cidr: str = Field(
+        "10.10.0.0/20",
+        description="gcp-cloudrun: range of the subnet Cloud Run egresses through (/20 to /26)",
+    )
+    gcp_armor_requests_per_minute: Annotated[int, Field(ge=60, le=100000)] = Field(
+        1200,
+        description="gcp-cloudrun: requests per minute one client IP may send before Cloud Armor answers 429",
+    )
+
     alert_email: EmailStr | None = Field(
         None,
         description="address that receives alarms (required in production)",
@@ -305,6 +314,17 @@ class StackConfig(BaseModel):
         if not info.data.get("aws_vpc_id") and (public or private):
             raise reject("subnet ids only together with awsVpcId")
         return private
+
+    @field_validator("gcp_subnet_cidr")
+    @classmethod
+    def _subnet_cidr(cls, value: str) -> str:
+        try:
+            network = ipaddress.ip_network(value)
+        except ValueError:
+            raise reject("an IPv4 CIDR like 10.10.0.0/20") from None
+        if network.version != 4 or not network.is_private or not 20 <= network.prefixlen <= 26:
+            raise reject("a private IPv4 range from /20 to /26, e.g. 10.10.0.0/20")
+        return value
 
     @field_validator("aws_certificate_arn")
     @classmethod
@@ -416,10 +436,36 @@ def parse_stack_config(values: dict[str, str], secret: set[str]) -> StackConfig:
     return config
 
 
+# Provider settings a target needs; read here so components never read config themselves.
+PROVIDER_KEYS: dict[str, tuple[str, ...]] = {"gcp-cloudrun": ("gcp:project", "gcp:region")}
+
+
 def read_stack_config() -> StackConfig:
     """Read and validate this stack's `mcp-deploy:` config as the Pulumi engine handed it over."""
     values, secret = _namespace_values()
     return parse_stack_config(values, secret)
+
+
+def read_provider_settings(target: Target) -> dict[str, str]:
+    """The provider keys `target` needs (e.g. gcp:project), or one ConfigError naming the missing."""
+    from pulumi.runtime import config as runtime_config
+
+    wanted = PROVIDER_KEYS.get(target, ())
+    found = {key: str(runtime_config.get_config(key) or "") for key in wanted}
+    missing = [key for key, value in found.items() if not value]
+    if missing:
+        raise ConfigError(
+            NAMESPACE,
+            [
+                ConfigProblem(
+                    f"(provider) {key}",
+                    "nothing",
+                    f"required by target {target}: pulumi config set {key} ...",
+                )
+                for key in missing
+            ],
+        )
+    return found
 
 
 def secret_output(value: SecretStr | None) -> pulumi.Output[str] | None:

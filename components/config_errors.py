@@ -31,7 +31,11 @@ class ConfigError(pulumi.RunError):
     def __init__(self, namespace: str, problems: list[ConfigProblem]) -> None:
         self.problems = sorted(problems)
         count = f"{len(problems)} problem" + ("s" if len(problems) != 1 else "")
-        lines = [f"  {namespace}:{p.key}: got {p.given}; allowed: {p.allowed}" for p in self.problems]
+        # Provider keys (gcp:region) already carry their namespace; ours get it added.
+        lines = [
+            f"  {p.key if ':' in p.key else f'{namespace}:{p.key}'}: got {p.given}; allowed: {p.allowed}"
+            for p in self.problems
+        ]
         super().__init__(f"invalid stack config ({count}):\n" + "\n".join(lines))
 
 
