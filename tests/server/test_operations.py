@@ -193,6 +193,38 @@ async def test_the_embedded_default_needs_no_services(tmp_path: Path, mode: str)
     assert any(m.startswith("AUTHENTICATION IS OFF") for m in warnings)
 
 
+def test_a_redis_ca_is_trusted_for_rediss_and_must_be_pem() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from redis.asyncio import Redis
+
+    from mcp_notes.app import redis_options
+    from mcp_notes.settings import SettingsError, load_settings
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "test-only redis CA")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1))
+        .sign(key, hashes.SHA256())
+    )
+    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
+    settings = load_settings({"REDIS_URL": "rediss://:x@cache.internal:6378/0", "REDIS_CA_CERT": pem})
+    client = Redis.from_url(str(settings.redis_url), **redis_options(settings))
+    assert client.connection_pool.connection_kwargs["ssl_ca_data"] == pem
+    with pytest.raises(SettingsError, match="REDIS_CA_CERT: must be a PEM certificate"):
+        load_settings({"REDIS_CA_CERT": "not a certificate"})
+
+
 def test_every_setting_is_documented() -> None:
     from mcp_notes.settings import Settings
 

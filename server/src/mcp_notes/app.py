@@ -104,6 +104,13 @@ async def observe(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> H
     return result
 
 
+def redis_options(settings: Settings) -> dict[str, Any]:
+    options: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 2}
+    if settings.redis_ca_cert is not None:
+        options["ssl_ca_data"] = settings.redis_ca_cert
+    return options
+
+
 class Runtime:
     """Connections the app opens at start and closes at shutdown."""
 
@@ -126,7 +133,7 @@ class Runtime:
         else:
             self.store = await SqliteNotes.open(s.sqlite_path)
         if s.redis_url is not None:
-            self.redis = Redis.from_url(str(s.redis_url), socket_timeout=2, socket_connect_timeout=2)
+            self.redis = Redis.from_url(str(s.redis_url), **redis_options(s))
 
     async def close(self) -> None:
         if self.store is not None:

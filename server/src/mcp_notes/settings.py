@@ -43,6 +43,9 @@ class Settings(BaseSettings):
         default=10.0, gt=0, le=300, validation_alias="DB_STATEMENT_TIMEOUT_SECONDS"
     )
     redis_url: RedisDsn | None = Field(default=None, validation_alias="REDIS_URL")
+    # PEM of the CA that signed the Redis server's certificate, for rediss:// to a managed Redis
+    # with its own CA (Memorystore); unset trusts the system store (ElastiCache).
+    redis_ca_cert: str | None = Field(default=None, validation_alias="REDIS_CA_CERT")
     # Deployments sharing one Redis keep apart by prefix; replicas of one deployment share it.
     redis_key_prefix: str = Field(
         default="mcp-notes:", pattern=r"^[A-Za-z0-9:._-]{1,64}$", validation_alias="REDIS_KEY_PREFIX"
@@ -131,6 +134,13 @@ class Settings(BaseSettings):
         keys = value.get_secret_value().split(",") if value is not None else []
         if any(len(key.encode()) < 32 for key in keys):
             raise ValueError("each comma-separated key must be at least 32 bytes (newest first)")
+        return value
+
+    @field_validator("redis_ca_cert")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        if value is not None and "-----BEGIN CERTIFICATE-----" not in value:
+            raise ValueError("must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)")
         return value
 
     @field_validator("backup_url")
