@@ -1,0 +1,5 @@
+"""The gcp-cloudrun target."""
+
+from components.gcp.service import CloudRunMcpService
+
+__all__ = ["CloudRunMcpService"]

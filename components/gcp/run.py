@@ -1,0 +1,155 @@
+"""The server on Cloud Run: its own service account, Direct VPC egress to the private data tier,
+ingress only through the load balancer, secrets as Secret Manager references."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_gcp as gcp
+
+from components.args import DRAIN_SECONDS, SERVER_PORT, GcpArgs, McpServiceArgs
+from components.gcp.data import DataTier
+from components.gcp.network import Network
+from components.gcp.secrets import ServerSecrets, grant_access
+
+CLOUD_RUN_CPUS = (1, 2, 4, 6, 8)
+REQUEST_TIMEOUT = "3600s"  # streamed responses and subscriptions may stay open this long
+
+
+@dataclass(frozen=True)
+class CloudRun:
+    service: gcp.cloudrunv2.Service
+    account: gcp.serviceaccount.Account
+
+
+def cloud_run_size(cpu_units: int, memory_mib: int) -> tuple[str, str]:
+    """Config CPU units (1024 = 1 vCPU) and MiB to Cloud Run's steps: whole vCPUs from a fixed set,
+    at least 512 MiB, and the memory each CPU count requires at minimum."""
+    vcpus = next(c for c in CLOUD_RUN_CPUS if c >= max(1, math.ceil(cpu_units / 1024)))
+    return str(vcpus), f"{max(512, memory_mib)}Mi"
+
+
+def cloud_run(
+    name: str,
+    args: McpServiceArgs,
+    gcp_args: GcpArgs,
+    image: pulumi.Output[str],
+    net: Network,
+    data: DataTier,
+    secrets: ServerSecrets,
+    apis: list[gcp.projects.Service],
+    parent: pulumi.Resource,
+) -> CloudRun:
+    account = gcp.serviceaccount.Account(
+        f"{name}-server",
+        project=gcp_args.project,
+        account_id=f"{name}-server",
+        display_name="mcp-deploy server (Cloud Run)",
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=apis),
+    )
+    member = pulumi.Output.concat("serviceAccount:", account.email)
+    for label, secret in (
+        ("database-url", secrets.database_url),
+        ("redis-url", secrets.redis_url),
+        ("request-state-key", secrets.request_state_key),
+    ):
+        grant_access(f"{name}-server-reads-{label}", secret, member, parent)
+    cpu, memory = cloud_run_size(args.service.cpu, args.service.memory_mib)
+    plain = {
+        "MCP_HOST": "0.0.0.0",
+        "MCP_PUBLIC_URL": args.mcp_url,
+        "AUTH_ISSUER": args.auth.issuer,
+        "AUTH_AUDIENCE": args.auth.audience,
+        "AUTH_READ_SCOPE": args.auth.read_scope,
+        "AUTH_WRITE_SCOPE": args.auth.write_scope,
+        "DRAIN_SECONDS": str(DRAIN_SECONDS),
+        "DB_POOL_MAX": "10",
+    }
+    if args.auth.tenant_claim is not None:
+        plain["AUTH_TENANT_CLAIM"] = args.auth.tenant_claim
+    envs: list[gcp.cloudrunv2.ServiceTemplateContainerEnvArgs] = [
+        gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(name=key, value=value)
+        for key, value in sorted(plain.items())
+    ]
+    envs.append(
+        gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(
+            name="REDIS_CA_CERT", value=data.redis.server_ca_certs[0].cert
+        )
+    )
+    for variable, secret in (
+        ("DATABASE_URL", secrets.database_url),
+        ("REDIS_URL", secrets.redis_url),
+        ("MCP_REQUEST_STATE_KEY", secrets.request_state_key),
+    ):
+        envs.append(
+            gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(
+                name=variable,
+                value_source=gcp.cloudrunv2.ServiceTemplateContainerEnvValueSourceArgs(
+                    secret_key_ref=gcp.cloudrunv2.ServiceTemplateContainerEnvValueSourceSecretKeyRefArgs(
+                        secret=secret.secret_id, version="latest"
+                    )
+                ),
+            )
+        )
+    probe = gcp.cloudrunv2.ServiceTemplateContainerStartupProbeHttpGetArgs(path="/health", port=SERVER_PORT)
+    service = gcp.cloudrunv2.Service(
+        f"{name}-server",
+        project=gcp_args.project,
+        location=gcp_args.region,
+        name=f"{name}-server",
+        ingress="INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER",
+        deletion_protection=args.production,
+        template=gcp.cloudrunv2.ServiceTemplateArgs(
+            service_account=account.email,
+            timeout=REQUEST_TIMEOUT,
+            max_instance_request_concurrency=args.service.concurrency,
+            scaling=gcp.cloudrunv2.ServiceTemplateScalingArgs(
+                min_instance_count=args.service.min_replicas, max_instance_count=args.service.max_replicas
+            ),
+            vpc_access=gcp.cloudrunv2.ServiceTemplateVpcAccessArgs(
+                egress="PRIVATE_RANGES_ONLY",
+                network_interfaces=[
+                    gcp.cloudrunv2.ServiceTemplateVpcAccessNetworkInterfaceArgs(
+                        network=net.vpc.id, subnetwork=net.subnet.id
+                    )
+                ],
+            ),
+            containers=[
+                gcp.cloudrunv2.ServiceTemplateContainerArgs(
+                    image=image,
+                    args=["serve"],
+                    ports=gcp.cloudrunv2.ServiceTemplateContainerPortsArgs(container_port=SERVER_PORT),
+                    resources=gcp.cloudrunv2.ServiceTemplateContainerResourcesArgs(
+                        limits={"cpu": cpu, "memory": memory}, cpu_idle=True, startup_cpu_boost=True
+                    ),
+                    envs=envs,
+                    startup_probe=gcp.cloudrunv2.ServiceTemplateContainerStartupProbeArgs(
+                        http_get=probe, period_seconds=2, failure_threshold=30, timeout_seconds=2
+                    ),
+                    liveness_probe=gcp.cloudrunv2.ServiceTemplateContainerLivenessProbeArgs(
+                        http_get=gcp.cloudrunv2.ServiceTemplateContainerLivenessProbeHttpGetArgs(
+                            path="/health", port=SERVER_PORT
+                        ),
+                        period_seconds=15,
+                        failure_threshold=3,
+                        timeout_seconds=3,
+                    ),
+                )
+            ],
+        ),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*apis, data.postgres, data.redis]),
+    )
+    # Requests reach Cloud Run only through the load balancer (ingress above); the server does
+    # its own OAuth, so the LB may invoke without Google identity tokens.
+    gcp.cloudrunv2.ServiceIamMember(
+        f"{name}-server-invoker",
+        project=gcp_args.project,
+        location=gcp_args.region,
+        name=service.name,
+        role="roles/run.invoker",
+        member="allUsers",
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return CloudRun(service=service, account=account)
