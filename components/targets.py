@@ -13,6 +13,7 @@ import pulumi
 from components.args import McpServiceArgs
 from components.aws import EcsMcpService
 from components.config import Target
+from components.gcp import CloudRunMcpService
 
 # The stack outputs, in the order `__main__.py` exports them; every target provides all of them.
 OUTPUT_NAMES = ("url", "mcp_endpoint", "image", "database", "cache", "backup_bucket")
@@ -40,9 +41,8 @@ class TargetNotImplementedError(pulumi.RunError):
 
 
 # Targets whose component is built. The others are tracked issues, named in the error.
-BUILT: dict[Target, Builder] = {"aws-ecs": EcsMcpService}
+BUILT: dict[Target, Builder] = {"aws-ecs": EcsMcpService, "gcp-cloudrun": CloudRunMcpService}
 PLANNED: dict[Target, str] = {
-    "gcp-cloudrun": "issue #5: Cloud Run, Cloud SQL, Memorystore",
     "kubernetes": "issue #6: Deployment, Ingress, in-cluster or external data",
 }
 

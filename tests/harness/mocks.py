@@ -95,10 +95,38 @@ def _docker(type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, di
 def _gcp(type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     _, module, kind = token_parts(type_token)
     resource_name = inputs.get("name") or f"{name}-{digest(type_token, name, length=7)}"
+    project = inputs.get("project") or GCP_PROJECT
     collection = kind[0].lower() + kind[1:] + "s"
-    resource_id = f"projects/{GCP_PROJECT}/locations/{GCP_REGION}/{collection}/{resource_name}"
+    resource_id = f"projects/{project}/locations/{GCP_REGION}/{collection}/{resource_name}"
     self_link = f"https://www.googleapis.com/{module}/v1/{resource_id}"
-    return resource_id, {"name": resource_name, "selfLink": self_link, "project": GCP_PROJECT}
+    computed: dict[str, Any] = {
+        "name": resource_name,
+        "selfLink": self_link,
+        "project": project,
+        "id": resource_id,
+    }
+    extra = GCP_OUTPUTS.get(kind)
+    if extra is not None:
+        computed.update(extra(resource_name, project, inputs))
+    return computed["id"], computed
+
+
+MOCK_CA = "-----BEGIN CERTIFICATE-----\nTU9DSyBDQSBmb3IgdGVzdHMgb25seQ==\n-----END CERTIFICATE-----\n"
+
+GCP_OUTPUTS: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
+    "Account": lambda rn, project, i: {
+        "email": (email := f"{i.get('accountId', rn)}@{project}.iam.gserviceaccount.com"),
+        "id": f"projects/{project}/serviceAccounts/{email}"},
+    "DatabaseInstance": lambda rn, project, i: {
+        "privateIpAddress": "10.20.0.3", "connectionName": f"{project}:{GCP_REGION}:{rn}", "id": rn},
+    "Instance": lambda rn, project, i: {  # Memorystore
+        "host": "10.20.16.4", "port": 6378, "authString": "mock-memorystore-auth-not-a-credential",
+        "serverCaCerts": [{"cert": MOCK_CA}],
+        "id": f"projects/{project}/locations/{GCP_REGION}/instances/{rn}"},
+    "Secret": lambda rn, project, i: {"id": f"projects/{project}/secrets/{i.get('secretId', rn)}"},
+    "GlobalAddress": lambda rn, project, i: {"address": "203.0.113.10"},
+    "Bucket": lambda rn, project, i: {"url": f"gs://{rn}", "id": rn},
+}  # fmt: skip
 
 
 def _kubernetes(type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
