@@ -458,7 +458,7 @@ def read_provider_settings(target: Target) -> dict[str, str]:
             NAMESPACE,
             [
                 ConfigProblem(
-                    f"(provider) {key}",
+                    key,
                     "nothing",
                     f"required by target {target}: pulumi config set {key} ...",
                 )
