@@ -80,6 +80,11 @@ def _json_list(value: Any) -> Any:
 JsonList = Annotated[list[Annotated[str, Field(min_length=1, max_length=255)]], BeforeValidator(_json_list)]
 
 
+def _camel(name: str) -> str:
+    """YAML keys are camelCase; pydantic's to_camel would spell k8s_ as k8S."""
+    return to_camel(name).replace("k8S", "k8s")
+
+
 def reject(allowed: str) -> PydanticCustomError:
     """A validation error whose text is what is allowed (the formatter adds key and value)."""
     return PydanticCustomError("config_rule", "{allowed}", {"allowed": allowed})
@@ -88,7 +93,7 @@ def reject(allowed: str) -> PydanticCustomError:
 class StackConfig(BaseModel):
     """Every `mcp-deploy:` key. Field order matters: later validators read earlier fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=_camel, populate_by_name=True)
 
     environment: Environment = Field(
         "development",
@@ -216,6 +221,53 @@ class StackConfig(BaseModel):
         description="gcp-cloudrun: requests per minute one client IP may send before Cloud Armor answers 429",
     )
 
+    k8s_namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] = Field(
+        "mcp", description="kubernetes: namespace for everything the stack deploys"
+    )
+    k8s_registry: str | None = Field(
+        None,
+        description="kubernetes: repository to push the built image to (docker login first); or set image",
+        validate_default=True,
+    )
+    k8s_ingress_class: str = Field("nginx", description="kubernetes: ingressClassName of the Ingress")
+    k8s_ingress_namespace: str = Field(
+        "ingress-nginx",
+        description="kubernetes: namespace of the ingress controller (the only source of traffic)",
+    )
+    k8s_tls_secret: str | None = Field(
+        None, description="kubernetes: an existing TLS secret for the domain; empty uses cert-manager"
+    )
+    k8s_cluster_issuer: str = Field(
+        "letsencrypt", description="kubernetes: cert-manager ClusterIssuer that signs the certificate"
+    )
+    k8s_acme_email: EmailStr | None = Field(
+        None,
+        description="kubernetes: when set, create the ClusterIssuer (Let's Encrypt HTTP-01), contact",
+    )
+    k8s_storage_class: str | None = Field(
+        None, description="kubernetes: storage class for Postgres and Redis volumes; empty uses the default"
+    )
+    k8s_install_cnpg: bool = Field(
+        True, description="kubernetes: install the CloudNativePG operator (Helm); false if the cluster has it"
+    )
+    k8s_prometheus_operator: bool = Field(
+        False,
+        description="kubernetes: the cluster runs the Prometheus operator; add ServiceMonitor and rules",
+    )
+    k8s_backup_url: str | None = Field(
+        None,
+        description="kubernetes: s3:// or gs:// URL for pg_dump backups (required in production)",
+        validate_default=True,
+    )
+    k8s_backup_secret: str | None = Field(
+        None,
+        description="kubernetes: existing Secret whose keys (AWS_*, GOOGLE_*) the backup job gets as env",
+    )
+    k8s_backup_service_account_annotations: JsonList = Field(
+        default_factory=list,
+        description="kubernetes: key=value annotations for the backup ServiceAccount (workload identity)",
+    )
+
     alert_email: EmailStr | None = Field(
         None,
         description="address that receives alarms (required in production)",
@@ -230,6 +282,16 @@ class StackConfig(BaseModel):
     redis_auth_token: SecretStr | None = Field(
         None,
         description="Redis AUTH token; empty generates one",
+        json_schema_extra={"secret": True},
+    )
+    external_postgres_url: SecretStr | None = Field(
+        None,
+        description="kubernetes: a managed PostgreSQL URL to use instead of an in-cluster one",
+        json_schema_extra={"secret": True},
+    )
+    external_redis_url: SecretStr | None = Field(
+        None,
+        description="kubernetes: a managed Redis URL to use instead of an in-cluster one",
         json_schema_extra={"secret": True},
     )
     request_state_key: SecretStr | None = Field(
@@ -314,6 +376,51 @@ class StackConfig(BaseModel):
         if not info.data.get("aws_vpc_id") and (public or private):
             raise reject("subnet ids only together with awsVpcId")
         return private
+
+    @field_validator("k8s_registry")
+    @classmethod
+    def _k8s_image_source(cls, registry: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("target") == "kubernetes" and registry is None and info.data.get("image") is None:
+            raise reject("a repository to push the built image to, e.g. ghcr.io/acme/mcp-notes, or set image")
+        if registry is not None and not _IMAGE_REF.match(registry):
+            raise reject("a repository like ghcr.io/acme/mcp-notes (no tag)")
+        return registry
+
+    @field_validator("k8s_backup_url")
+    @classmethod
+    def _k8s_backup_url(cls, url: str | None, info: ValidationInfo) -> str | None:
+        if url is not None and not re.fullmatch(r"(s3|gs)://[a-z0-9][a-z0-9._-]{1,220}(/[^\s]*)?", url):
+            raise reject("an s3://bucket[/prefix] or gs://bucket[/prefix] URL")
+        if (
+            url is None
+            and info.data.get("target") == "kubernetes"
+            and info.data.get("environment") == "production"
+        ):
+            raise reject("an s3:// or gs:// URL; production stacks must back up")
+        return url
+
+    @field_validator("k8s_backup_service_account_annotations")
+    @classmethod
+    def _annotations(cls, values: list[str]) -> list[str]:
+        if any("=" not in value or value.startswith("=") for value in values):
+            raise reject('annotations as "key=value", e.g. eks.amazonaws.com/role-arn=arn:aws:iam::...')
+        return values
+
+    @field_validator("external_postgres_url", "external_redis_url")
+    @classmethod
+    def _external_urls(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            return None
+        if info.data.get("target") != "kubernetes":
+            raise reject("only with target kubernetes (the cloud targets run their own managed data tier)")
+        schemes = (
+            ("postgres://", "postgresql://")
+            if info.field_name == "external_postgres_url"
+            else ("redis://", "rediss://")
+        )
+        if not value.get_secret_value().startswith(schemes):
+            raise reject(f"a URL starting with {' or '.join(schemes)}")
+        return value
 
     @field_validator("gcp_subnet_cidr")
     @classmethod

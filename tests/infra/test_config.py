@@ -12,6 +12,7 @@ REQUIRED = {
     "domain": "mcp.example.com",
     "authIssuer": "https://auth.example.com/",
     "awsHostedZoneId": "ZEXAMPLE",
+    "k8sRegistry": "registry.example.com/team/mcp",
 }
 
 
@@ -186,6 +187,7 @@ def test_production_rules_check_defaults_too() -> None:
         parse_stack_config(values, secret=set())
     assert [line.split(": got")[0].strip() for line in lines_of(caught.value)] == [
         "mcp-deploy:alertEmail",
+        "mcp-deploy:k8sBackupUrl",
         "mcp-deploy:postgresDeletionProtection",
         "mcp-deploy:postgresFinalSnapshot",
     ]
