@@ -242,7 +242,7 @@ class StackConfig(BaseModel):
     )
     k8s_acme_email: EmailStr | None = Field(
         None,
-        description="kubernetes: when set, create the ClusterIssuer (Let's Encrypt HTTP-01), contact",
+        description="kubernetes: contact for a Let's Encrypt ClusterIssuer (HTTP-01) this stack creates",
     )
     k8s_storage_class: str | None = Field(
         None, description="kubernetes: storage class for Postgres and Redis volumes; empty uses the default"
