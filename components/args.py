@@ -91,6 +91,27 @@ class GcpArgs:
 
 
 @dataclass(frozen=True)
+class K8sArgs:
+    """What only the kubernetes target reads."""
+
+    namespace: str
+    registry: str | None  # where to push the built image; None when `image` is prebuilt
+    ingress_class: str
+    ingress_namespace: str
+    tls_secret: str | None  # None: cert-manager issues one
+    cluster_issuer: str
+    acme_email: str | None  # set: create the ClusterIssuer too
+    storage_class: str | None
+    install_cnpg: bool
+    prometheus_operator: bool
+    backup_url: str | None
+    backup_secret: str | None
+    backup_service_account_annotations: dict[str, str]
+    external_postgres_url: pulumi.Output[str] | None
+    external_redis_url: pulumi.Output[str] | None
+
+
+@dataclass(frozen=True)
 class McpServiceArgs:
     domain: str
     production: bool
@@ -105,6 +126,7 @@ class McpServiceArgs:
     registry_keep_images: int
     aws: AwsArgs
     gcp: GcpArgs | None  # None unless the target is gcp-cloudrun (it needs gcp:project and gcp:region)
+    k8s: K8sArgs
 
     @property
     def mcp_url(self) -> str:
@@ -170,6 +192,25 @@ def from_config(config: StackConfig, provider: dict[str, str] | None = None) -> 
         )
         if "gcp:project" in provider
         else None,
+        k8s=K8sArgs(
+            namespace=config.k8s_namespace,
+            registry=config.k8s_registry,
+            ingress_class=config.k8s_ingress_class,
+            ingress_namespace=config.k8s_ingress_namespace,
+            tls_secret=config.k8s_tls_secret,
+            cluster_issuer=config.k8s_cluster_issuer,
+            acme_email=config.k8s_acme_email,
+            storage_class=config.k8s_storage_class,
+            install_cnpg=config.k8s_install_cnpg,
+            prometheus_operator=config.k8s_prometheus_operator,
+            backup_url=config.k8s_backup_url,
+            backup_secret=config.k8s_backup_secret,
+            backup_service_account_annotations=dict(
+                item.split("=", 1) for item in config.k8s_backup_service_account_annotations
+            ),
+            external_postgres_url=secret_output(config.external_postgres_url),
+            external_redis_url=secret_output(config.external_redis_url),
+        ),
         secrets=SecretArgs(
             postgres_password=secret_output(config.postgres_password),
             redis_auth_token=secret_output(config.redis_auth_token),

@@ -22,8 +22,9 @@ IMAGE_INPUTS = ("Dockerfile", "pyproject.toml", "uv.lock", "src")
 class RegistryAccess:
     repository_url: pulumi.Input[str]  # e.g. 123456789012.dkr.ecr.eu-west-1.amazonaws.com/mcp
     server: pulumi.Input[str]
-    username: pulumi.Input[str]
-    password: pulumi.Input[str]
+    # None: push with the local Docker login (`docker login` beforehand).
+    username: pulumi.Input[str] | None = None
+    password: pulumi.Input[str] | None = None
 
 
 class McpImage(pulumi.ComponentResource):
@@ -53,7 +54,9 @@ class McpImage(pulumi.ComponentResource):
                 registry=docker.RegistryArgs(
                     server=registry.server,
                     username=registry.username,
-                    password=pulumi.Output.secret(registry.password),
+                    password=pulumi.Output.secret(registry.password)
+                    if registry.password is not None
+                    else None,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
