@@ -1,0 +1,225 @@
+"""Postgres and Redis in the cluster, or managed ones by URL (then nothing is deployed here).
+
+Postgres: the CloudNativePG operator (its upstream Helm chart, unless the cluster has it) and a
+`Cluster` with persistent storage, TLS, and the app user's password from a Secret.
+Redis: the official image as a StatefulSet with a volume and AUTH from a Secret. (Bitnami's chart
+was the usual choice; its images stopped being freely maintained in 2025.)"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.args import K8sArgs, PostgresArgs, RedisArgs, Size
+from components.k8s.app import container_security, scratch_tmp
+from components.k8s.meta import labels, metadata, selector
+
+POSTGRES = "mcp-postgres"
+REDIS = "mcp-redis"
+REDIS_PORT = 6379
+CNPG_CHART_VERSION = "0.26.1"
+REDIS_IMAGE = "redis:7.4-alpine"
+REDIS_USER = 999  # the official image's redis user
+POSTGRES_RESOURCES: dict[Size, tuple[str, str]] = {
+    "small": ("250m", "512Mi"),
+    "medium": ("1", "4Gi"),
+    "large": ("2", "8Gi"),
+    "xlarge": ("4", "16Gi"),
+}
+REDIS_MEMORY: dict[Size, str] = {"small": "256Mi", "medium": "1Gi", "large": "4Gi", "xlarge": "8Gi"}
+
+
+@dataclass(frozen=True)
+class DataTier:
+    database_url: pulumi.Output[str]
+    redis_url: pulumi.Output[str]
+    in_cluster: bool  # False: external URLs, nothing deployed here
+    postgres_name: str
+    redis_name: str
+
+
+def data_tier(
+    name: str,
+    args: K8sArgs,
+    postgres: PostgresArgs,
+    redis: RedisArgs,
+    password: pulumi.Output[str],
+    redis_password: pulumi.Output[str],
+    namespace: k8s.core.v1.Namespace,
+    parent: pulumi.Resource,
+) -> DataTier:
+    if args.external_postgres_url is not None and args.external_redis_url is not None:
+        return DataTier(args.external_postgres_url, args.external_redis_url, False, "external", "external")
+    database_url = args.external_postgres_url or _postgres(name, args, postgres, password, namespace, parent)
+    redis_url = args.external_redis_url or _redis(name, args, redis, redis_password, namespace, parent)
+    return DataTier(database_url, redis_url, True, POSTGRES, REDIS)
+
+
+def _postgres(
+    name: str,
+    args: K8sArgs,
+    postgres: PostgresArgs,
+    password: pulumi.Output[str],
+    namespace: k8s.core.v1.Namespace,
+    parent: pulumi.Resource,
+) -> pulumi.Output[str]:
+    ns = args.namespace
+    depends: list[pulumi.Resource] = [namespace]
+    if args.install_cnpg:
+        depends.append(
+            k8s.helm.v3.Release(
+                f"{name}-cnpg-operator",
+                name="cnpg",
+                chart="cloudnative-pg",
+                version=CNPG_CHART_VERSION,
+                namespace="cnpg-system",
+                create_namespace=True,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(
+                    repo="https://cloudnative-pg.github.io/charts"
+                ),
+                opts=pulumi.ResourceOptions(parent=parent),
+            )
+        )
+    credentials = k8s.core.v1.Secret(
+        f"{name}-postgres-app",
+        metadata=metadata(f"{POSTGRES}-app", ns, POSTGRES),
+        type="kubernetes.io/basic-auth",
+        string_data={"username": "mcp", "password": pulumi.Output.secret(password)},
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[namespace]),
+    )
+    cpu, memory = POSTGRES_RESOURCES[postgres.size]
+    storage: dict[str, object] = {"size": f"{postgres.storage_gb}Gi"}
+    if args.storage_class is not None:
+        storage["storageClass"] = args.storage_class
+    k8s.apiextensions.CustomResource(
+        f"{name}-postgres",
+        api_version="postgresql.cnpg.io/v1",
+        kind="Cluster",
+        metadata=metadata(POSTGRES, ns, POSTGRES),
+        spec={
+            "instances": 2 if postgres.high_availability else 1,
+            "imageName": f"ghcr.io/cloudnative-pg/postgresql:{postgres.version}",
+            "storage": storage,
+            "resources": {"requests": {"cpu": cpu, "memory": memory}, "limits": {"memory": memory}},
+            "bootstrap": {
+                "initdb": {"database": "mcp", "owner": "mcp", "secret": {"name": credentials.metadata.name}}
+            },
+            "postgresql": {"parameters": {"log_min_duration_statement": "1000"}},
+            "enableSuperuserAccess": False,
+            "primaryUpdateStrategy": "unsupervised",
+            "monitoring": {"enablePodMonitor": args.prometheus_operator},
+        },
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[*depends, credentials], protect=postgres.deletion_protection
+        ),
+    )
+    # The operator serves TLS with its own CA; the app verifies encryption, not the CA.
+    return password.apply(
+        lambda pw: f"postgresql://mcp:{quote(pw, safe='')}@{POSTGRES}-rw.{ns}.svc:5432/mcp?sslmode=require"
+    )
+
+
+def _redis(
+    name: str,
+    args: K8sArgs,
+    redis: RedisArgs,
+    password: pulumi.Output[str],
+    namespace: k8s.core.v1.Namespace,
+    parent: pulumi.Resource,
+) -> pulumi.Output[str]:
+    ns = args.namespace
+    inside = pulumi.ResourceOptions(parent=parent, depends_on=[namespace])
+    secret = k8s.core.v1.Secret(
+        f"{name}-redis",
+        metadata=metadata(REDIS, ns, REDIS),
+        type="Opaque",
+        string_data={"REDIS_PASSWORD": pulumi.Output.secret(password)},
+        opts=inside,
+    )
+    password_env = k8s.core.v1.EnvVarArgs(
+        name="REDIS_PASSWORD",
+        value_from=k8s.core.v1.EnvVarSourceArgs(
+            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key="REDIS_PASSWORD")
+        ),
+    )
+    ping = k8s.core.v1.ProbeArgs(
+        exec_=k8s.core.v1.ExecActionArgs(
+            command=["sh", "-c", 'redis-cli --no-auth-warning -a "$REDIS_PASSWORD" ping']
+        ),
+        period_seconds=10,
+        timeout_seconds=3,
+        failure_threshold=3,
+    )
+    volume, mount = scratch_tmp()
+    memory = REDIS_MEMORY[redis.size]
+    k8s.apps.v1.StatefulSet(
+        f"{name}-redis",
+        metadata=metadata(REDIS, ns, REDIS),
+        spec=k8s.apps.v1.StatefulSetSpecArgs(
+            service_name=REDIS,
+            replicas=1,  # a shared limiter and cache: a restart loses nothing that matters
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector(REDIS)),
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels(REDIS)),
+                spec=k8s.core.v1.PodSpecArgs(
+                    automount_service_account_token=False,
+                    security_context=k8s.core.v1.PodSecurityContextArgs(
+                        run_as_non_root=True,
+                        run_as_user=REDIS_USER,
+                        run_as_group=REDIS_USER,
+                        fs_group=REDIS_USER,
+                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                    ),
+                    containers=[
+                        k8s.core.v1.ContainerArgs(
+                            name="redis",
+                            image=REDIS_IMAGE,
+                            args=[
+                                "sh",
+                                "-c",
+                                'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes '
+                                f"--maxmemory-policy allkeys-lru --port {REDIS_PORT} --dir /data",
+                            ],
+                            env=[password_env],
+                            ports=[k8s.core.v1.ContainerPortArgs(name="redis", container_port=REDIS_PORT)],
+                            resources=k8s.core.v1.ResourceRequirementsArgs(
+                                requests={"cpu": "100m", "memory": memory}, limits={"memory": memory}
+                            ),
+                            readiness_probe=ping,
+                            liveness_probe=ping,
+                            security_context=container_security(),
+                            volume_mounts=[
+                                k8s.core.v1.VolumeMountArgs(name="data", mount_path="/data"),
+                                mount,
+                            ],
+                        )
+                    ],
+                    volumes=[volume],
+                ),
+            ),
+            volume_claim_templates=[
+                k8s.core.v1.PersistentVolumeClaimArgs(
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name="data"),
+                    spec=k8s.core.v1.PersistentVolumeClaimSpecArgs(
+                        access_modes=["ReadWriteOnce"],
+                        storage_class_name=args.storage_class,
+                        resources=k8s.core.v1.VolumeResourceRequirementsArgs(requests={"storage": "5Gi"}),
+                    ),
+                )
+            ],
+        ),
+        opts=inside,
+    )
+    k8s.core.v1.Service(
+        f"{name}-redis",
+        metadata=metadata(REDIS, ns, REDIS),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            selector=selector(REDIS),
+            ports=[k8s.core.v1.ServicePortArgs(name="redis", port=REDIS_PORT, target_port="redis")],
+        ),
+        opts=inside,
+    )
+    return password.apply(lambda pw: f"redis://:{quote(pw, safe='')}@{REDIS}.{ns}.svc:{REDIS_PORT}/0")

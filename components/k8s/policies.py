@@ -1,0 +1,143 @@
+"""NetworkPolicies: deny everything in the namespace, then allow exactly what each part needs.
+
+The server: in from the ingress controller's namespace (and the monitoring namespace, to scrape
+/metrics, when the Prometheus operator is on); out to DNS, Redis, Postgres, and HTTPS for the
+OAuth issuer's JWKS. The issuer's addresses are not known in advance, so that last rule allows
+TCP 443 to public addresses only, never to private ranges."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.args import SERVER_PORT, K8sArgs
+from components.k8s.app import SERVER
+from components.k8s.data import POSTGRES, REDIS, REDIS_PORT
+from components.k8s.meta import metadata, selector
+
+BACKUP = "mcp-backup"
+PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
+MONITORING_NAMESPACE = "monitoring"
+Peer = k8s.networking.v1.NetworkPolicyPeerArgs
+Port = k8s.networking.v1.NetworkPolicyPortArgs
+
+
+def _pods(component: str) -> Peer:
+    return Peer(pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector(component)))
+
+
+def _namespace(name: str) -> Peer:
+    return Peer(
+        namespace_selector=k8s.meta.v1.LabelSelectorArgs(match_labels={"kubernetes.io/metadata.name": name})
+    )
+
+
+def _dns() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+        to=[_namespace("kube-system")],
+        ports=[Port(protocol="UDP", port=53), Port(protocol="TCP", port=53)],
+    )
+
+
+def _public_https() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+    return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+        to=[Peer(ip_block=k8s.networking.v1.IPBlockArgs(cidr="0.0.0.0/0", except_=PRIVATE_RANGES))],
+        ports=[Port(protocol="TCP", port=443)],
+    )
+
+
+def network_policies(
+    name: str, args: K8sArgs, in_cluster_data: bool, namespace: k8s.core.v1.Namespace, parent: pulumi.Resource
+) -> list[k8s.networking.v1.NetworkPolicy]:
+    ns = args.namespace
+    inside = pulumi.ResourceOptions(parent=parent, depends_on=[namespace])
+    egress_rule = k8s.networking.v1.NetworkPolicyEgressRuleArgs
+    ingress_rule = k8s.networking.v1.NetworkPolicyIngressRuleArgs
+
+    def policy(
+        label: str,
+        component: str | None,
+        ingress: list[k8s.networking.v1.NetworkPolicyIngressRuleArgs],
+        egress: list[k8s.networking.v1.NetworkPolicyEgressRuleArgs],
+    ) -> k8s.networking.v1.NetworkPolicy:
+        return k8s.networking.v1.NetworkPolicy(
+            f"{name}-{label}",
+            metadata=metadata(f"mcp-{label}", ns, component or "mcp-deploy"),
+            spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                # {} selects every pod in the namespace: the default-deny idiom.
+                pod_selector=(
+                    k8s.meta.v1.LabelSelectorArgs(match_labels=selector(component))
+                    if component
+                    else k8s.meta.v1.LabelSelectorArgs()
+                ),
+                policy_types=["Ingress", "Egress"],
+                ingress=ingress,
+                egress=egress,
+            ),
+            opts=inside,
+        )
+
+    scrapers = [_namespace(MONITORING_NAMESPACE)] if args.prometheus_operator else []
+    # Out-of-cluster data is reached over TLS on its own port; allow it by port to private ranges.
+    data_out = (
+        [
+            egress_rule(to=[_pods(REDIS)], ports=[Port(protocol="TCP", port=REDIS_PORT)]),
+            egress_rule(to=[_pods(POSTGRES)], ports=[Port(protocol="TCP", port=5432)]),
+        ]
+        if in_cluster_data
+        else [
+            egress_rule(
+                ports=[
+                    Port(protocol="TCP", port=5432),
+                    Port(protocol="TCP", port=REDIS_PORT),
+                    Port(protocol="TCP", port=6378),
+                ]
+            )
+        ]
+    )
+    # The backup job needs only Postgres (in-cluster: its pods; external: port 5432 out).
+    backup_data_out = (
+        data_out[1:] if in_cluster_data else [egress_rule(ports=[Port(protocol="TCP", port=5432)])]
+    )
+    policies = [
+        policy("default-deny", None, [], []),
+        policy(
+            "server",
+            SERVER,
+            [
+                ingress_rule(
+                    from_=[_namespace(args.ingress_namespace), *scrapers],
+                    ports=[Port(protocol="TCP", port=SERVER_PORT)],
+                )
+            ],
+            [_dns(), *data_out, _public_https()],
+        ),
+        policy("backup", BACKUP, [], [_dns(), *backup_data_out, _public_https()]),
+    ]
+    if in_cluster_data:
+        policies += [
+            policy(
+                "redis",
+                REDIS,
+                [ingress_rule(from_=[_pods(SERVER)], ports=[Port(protocol="TCP", port=REDIS_PORT)])],
+                [_dns()],
+            ),
+            # CloudNativePG: clients, the operator (status on 8000), and the instances with each other.
+            policy(
+                "postgres",
+                POSTGRES,
+                [
+                    ingress_rule(
+                        from_=[_pods(SERVER), _pods(BACKUP)], ports=[Port(protocol="TCP", port=5432)]
+                    ),
+                    ingress_rule(from_=[_namespace("cnpg-system")], ports=[Port(protocol="TCP", port=8000)]),
+                    ingress_rule(from_=[_pods(POSTGRES)]),
+                ],
+                [
+                    _dns(),
+                    egress_rule(to=[_pods(POSTGRES)]),
+                    egress_rule(ports=[Port(protocol="TCP", port=443), Port(protocol="TCP", port=6443)]),
+                ],
+            ),
+        ]
+    return policies
