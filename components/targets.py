@@ -14,6 +14,7 @@ from components.args import McpServiceArgs
 from components.aws import EcsMcpService
 from components.config import Target
 from components.gcp import CloudRunMcpService
+from components.k8s import KubernetesMcpService
 
 # The stack outputs, in the order `__main__.py` exports them; every target provides all of them.
 OUTPUT_NAMES = ("url", "mcp_endpoint", "image", "database", "cache", "backup_bucket")
@@ -41,10 +42,12 @@ class TargetNotImplementedError(pulumi.RunError):
 
 
 # Targets whose component is built. The others are tracked issues, named in the error.
-BUILT: dict[Target, Builder] = {"aws-ecs": EcsMcpService, "gcp-cloudrun": CloudRunMcpService}
-PLANNED: dict[Target, str] = {
-    "kubernetes": "issue #6: Deployment, Ingress, in-cluster or external data",
+BUILT: dict[Target, Builder] = {
+    "aws-ecs": EcsMcpService,
+    "gcp-cloudrun": CloudRunMcpService,
+    "kubernetes": KubernetesMcpService,
 }
+PLANNED: dict[Target, str] = {}
 
 
 def builder_for(target: Target) -> Builder:

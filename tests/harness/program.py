@@ -55,6 +55,7 @@ def run_program(
     *,
     path: Path | None = None,
     overrides: dict[str, str] | None = None,
+    secret_overrides: dict[str, str] | None = None,
     preview: bool = False,
     program: Path = ROOT / "__main__.py",
 ) -> ProgramRun:
@@ -69,7 +70,7 @@ def run_program(
         changes["target"] = target
     run = ProgramRun(stack=path.name, target=target)
     try:
-        config = read_stack(path, program.parent, changes)
+        config = read_stack(path, program.parent, changes, secret_overrides)
     except StackFileError as error:
         run.error = error
         return run

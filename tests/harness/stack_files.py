@@ -47,8 +47,14 @@ def stack_name(path: Path) -> str:
     return name.split(".", 1)[1].rsplit(".", 1)[0]
 
 
-def read_stack(path: Path, project_dir: Path = ROOT, overrides: dict[str, str] | None = None) -> StackConfig:
-    """The config `pulumi up` would pass for this stack file; `overrides` act like `config set`."""
+def read_stack(
+    path: Path,
+    project_dir: Path = ROOT,
+    overrides: dict[str, str] | None = None,
+    secret_overrides: dict[str, str] | None = None,
+) -> StackConfig:
+    """The config `pulumi up` would pass for this stack file; `overrides` act like `config set`,
+    `secret_overrides` like `config set --secret`."""
     if not path.is_file():
         raise StackFileError(f"no stack file {path}; stacks here: {', '.join(_stacks(project_dir))}")
     project = load_project(project_dir)
@@ -66,6 +72,10 @@ def read_stack(path: Path, project_dir: Path = ROOT, overrides: dict[str, str] |
         values[full] = _as_text(value)
     for key, value in (overrides or {}).items():
         values[key if ":" in key else f"{namespace}:{key}"] = value
+    for key, value in (secret_overrides or {}).items():
+        full = key if ":" in key else f"{namespace}:{key}"
+        values[full] = value
+        secret.add(full)
     _apply_declarations(stack, namespace, project.get("config") or {}, values, secret)
     return StackConfig(namespace, stack, values, frozenset(secret))
 

@@ -20,12 +20,15 @@ def test_the_output_contract_is_what_the_protocol_declares() -> None:
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-@pytest.mark.parametrize("target", [t for t in TARGETS if t not in BUILT])
-def test_an_unbuilt_target_stops_before_registering_anything(stack: str, target: Target) -> None:
-    run = run_program(stack, target)
+def test_an_unbuilt_target_stops_before_registering_anything(
+    stack: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every target is built now; un-build one to keep this promise tested for the next one.
+    monkeypatch.delitem(BUILT, "kubernetes")
+    monkeypatch.setitem(PLANNED, "kubernetes", "issue #99: a future target")
+    run = run_program(stack, "kubernetes")
     assert isinstance(run.error, TargetNotImplementedError)
-    assert f"target {target} is not implemented yet" in str(run.error)
-    assert PLANNED[target] in str(run.error)  # names the issue that will build it
+    assert "target kubernetes is not implemented yet (issue #99: a future target)" in str(run.error)
     assert run.resources == []
     assert run.outputs == {}
 
