@@ -39,7 +39,7 @@ class McpImage(pulumi.ComponentResource):
     ) -> None:
         super().__init__("mcp-deploy:index:Image", name, None, opts)
         if prebuilt is not None:
-            self.ref = _pinned(prebuilt, self)
+            self.ref = pinned(prebuilt, self)
         else:
             assert registry is not None, "building the image needs the target's registry"
             image = docker.Image(
@@ -64,7 +64,7 @@ class McpImage(pulumi.ComponentResource):
         self.register_outputs({"ref": self.ref})
 
 
-def _pinned(reference: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+def pinned(reference: str, parent: pulumi.Resource) -> pulumi.Output[str]:
     """A reference with a digest is used as it is; a tag is resolved to its digest now."""
     if "@sha256:" in reference:
         return pulumi.Output.from_input(reference)

@@ -46,7 +46,7 @@ def backup_job(
         ],
         env_from=credentials,
         resources=k8s.core.v1.ResourceRequirementsArgs(
-            requests={"cpu": "100m", "memory": "256Mi"}, limits={"memory": "1Gi"}
+            requests={"cpu": "100m", "memory": "256Mi"}, limits={"cpu": "1", "memory": "1Gi"}
         ),
         security_context=container_security(),
         volume_mounts=[mount],

@@ -14,6 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from components.args import K8sArgs, PostgresArgs, RedisArgs, Size
+from components.image import pinned
 from components.k8s.app import container_security, scratch_tmp
 from components.k8s.meta import labels, metadata, selector
 
@@ -22,7 +23,7 @@ REDIS = "mcp-redis"
 REDIS_PORT = 6379
 CNPG_CHART_VERSION = "0.26.1"
 REDIS_IMAGE = "redis:7.4-alpine"
-REDIS_USER = 999  # the official image's redis user
+REDIS_USER = 10001  # any non-root UID works; fsGroup makes the volume writable
 POSTGRES_RESOURCES: dict[Size, tuple[str, str]] = {
     "small": ("250m", "512Mi"),
     "medium": ("1", "4Gi"),
@@ -176,7 +177,8 @@ def _redis(
                     containers=[
                         k8s.core.v1.ContainerArgs(
                             name="redis",
-                            image=REDIS_IMAGE,
+                            image=pinned(REDIS_IMAGE, parent),  # by digest, resolved at deploy time
+                            image_pull_policy="IfNotPresent",
                             args=[
                                 "sh",
                                 "-c",
@@ -186,7 +188,8 @@ def _redis(
                             env=[password_env],
                             ports=[k8s.core.v1.ContainerPortArgs(name="redis", container_port=REDIS_PORT)],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
-                                requests={"cpu": "100m", "memory": memory}, limits={"memory": memory}
+                                requests={"cpu": "100m", "memory": memory},
+                                limits={"cpu": "1", "memory": memory},
                             ),
                             readiness_probe=ping,
                             liveness_probe=ping,
