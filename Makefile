@@ -24,17 +24,19 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-venv: $(UV) ## create or update .venv (infra) and server/.venv (server) from their lock files
+venv: $(UV) ## create or update .venv (infra), server/.venv and scanners/.venv from their lock files
 	$(UV) sync --locked --quiet
 	cd server && $(UV) sync --locked --quiet
+	cd scanners && $(UV) sync --locked --quiet
 
 test: venv lint pytest ## everything: lint, type check, infra tests, server tests (needs Postgres and Redis)
 
-lint: venv ## ruff (lint + format check) and pyright, for the infra and the server
+lint: venv ## ruff, pyright (infra and server) and actionlint (workflows)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pyright
 	cd server && .venv/bin/pyright
+	scanners/.venv/bin/actionlint
 
 pytest: venv
 	$(VENV)/bin/pytest
@@ -53,5 +55,5 @@ config-docs: venv ## regenerate Pulumi.yaml declarations and the README key tabl
 	$(PY) -m components.config_docs
 
 clean: ## remove the virtualenv, tool copies and caches
-	rm -rf $(VENV) $(SERVER_VENV) .tools .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SERVER_VENV) scanners/.venv policy/venv .tools .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
