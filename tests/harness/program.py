@@ -42,6 +42,11 @@ class ProgramRun:
         assert len(found) == 1, f"expected one {type_token}, found {[r.name for r in found]}"
         return found[0]
 
+    def named(self, type_token: str, name: str) -> Registration:
+        found = [r for r in self.of_type(type_token) if r.name == name]
+        assert len(found) == 1, f"{type_token} {name}: {[r.name for r in self.of_type(type_token)]}"
+        return found[0]
+
     def children(self, parent: Registration) -> list[Registration]:
         return [r for r in self.resources if r.parent == parent.urn]
 

@@ -10,7 +10,6 @@ import pytest
 
 from components.args import DRAIN_SECONDS
 from components.aws.cron import CronNotSupported, eventbridge_cron
-from tests.harness.monitor import Registration
 from tests.harness.program import ProgramRun, run_program
 
 STACKS = ("dev", "prod")
@@ -24,14 +23,8 @@ def runs() -> dict[str, ProgramRun]:
     return result
 
 
-def named(run: ProgramRun, type_token: str, name: str) -> Registration:
-    found = [r for r in run.of_type(type_token) if r.name == name]
-    assert len(found) == 1, f"{type_token} {name}: {[r.name for r in run.of_type(type_token)]}"
-    return found[0]
-
-
 def container(run: ProgramRun, family: str) -> dict[str, Any]:
-    task = named(run, "aws:ecs/taskDefinition:TaskDefinition", family)
+    task = run.named("aws:ecs/taskDefinition:TaskDefinition", family)
     [definition] = json.loads(task.inputs["containerDefinitions"])
     return definition
 
@@ -145,7 +138,7 @@ def test_https_only_on_a_modern_policy_with_a_dns_validated_certificate(
         {"dev": "mcp-dev.example.com", "prod": "mcp.example.com"}[stack],
         "DNS",
     )
-    validation = named(run, "aws:route53/record:Record", "mcp-tls-validation")
+    validation = run.named("aws:route53/record:Record", "mcp-tls-validation")
     assert validation.inputs["zoneId"] == {"dev": "ZEXAMPLEDEVZONE", "prod": "ZEXAMPLEPRODZONE"}[stack]
     listeners = {r.inputs["port"]: r for r in run.of_type("aws:lb/listener:Listener")}
     assert set(listeners) == {80, 443}
@@ -182,7 +175,7 @@ def test_load_balancer_suits_streaming_and_drains_like_the_server(
     group = run.one("aws:lb/targetGroup:TargetGroup").inputs
     assert group["healthCheck"]["path"] == "/health"
     assert group["deregistrationDelay"] > DRAIN_SECONDS
-    alias = named(run, "aws:route53/record:Record", "mcp-domain").inputs
+    alias = run.named("aws:route53/record:Record", "mcp-domain").inputs
     assert alias["type"] == "A"
     assert alias["aliases"][0]["name"] == run.one("aws:lb/loadBalancer:LoadBalancer").state["dnsName"]
 
@@ -205,7 +198,7 @@ def test_task_is_sized_from_config_and_hardened(
     runs: dict[str, ProgramRun], stack: str, cpu: str, memory: str
 ) -> None:
     run = runs[stack]
-    task = named(run, "aws:ecs/taskDefinition:TaskDefinition", "mcp-server").inputs
+    task = run.named("aws:ecs/taskDefinition:TaskDefinition", "mcp-server").inputs
     assert (task["cpu"], task["memory"], task["requiresCompatibilities"]) == (cpu, memory, ["FARGATE"])
     server = container(run, "mcp-server")
     assert server["readonlyRootFilesystem"] is True
@@ -338,7 +331,7 @@ def test_backup_bucket_is_locked_down_and_dumps_run_on_schedule(
     assert (deny["Effect"], deny["Condition"]) == ("Deny", {"Bool": {"aws:SecureTransport": "false"}})
     schedule = run.one("aws:scheduler/schedule:Schedule").inputs
     assert (schedule["scheduleExpression"], schedule["scheduleExpressionTimezone"]) == (cron, "UTC")
-    backup_task = named(run, "aws:ecs/taskDefinition:TaskDefinition", "mcp-backup")
+    backup_task = run.named("aws:ecs/taskDefinition:TaskDefinition", "mcp-backup")
     assert schedule["target"]["ecsParameters"]["taskDefinitionArn"] == backup_task.state["arn"]
     job = container(run, "mcp-backup")
     assert job["command"] == ["backup"]
@@ -366,8 +359,8 @@ def test_restoring_has_a_read_only_role_and_a_ready_command(runs: dict[str, Prog
         (["s3:ListBucket"], bucket),
     ]
     command = run.outputs["restore_command"]
-    role = named(run, "aws:iam/role:Role", "mcp-restore-task").state["arn"]
-    backup_group = named(run, "aws:ec2/securityGroup:SecurityGroup", "mcp-backup").state["id"]
+    role = run.named("aws:iam/role:Role", "mcp-restore-task").state["arn"]
+    backup_group = run.named("aws:ec2/securityGroup:SecurityGroup", "mcp-backup").state["id"]
     assert command.startswith("aws ecs run-task --cluster mcp-cluster-")
     for part in ("--task-definition mcp-backup", backup_group, role, '"command": ["restore", "latest"]'):
         assert part in command

@@ -7,7 +7,6 @@ import pytest
 
 from components.gcp.apis import APIS
 from components.gcp.run import cloud_run_size
-from tests.harness.monitor import Registration
 from tests.harness.program import ProgramRun, run_program
 
 STACKS = ("dev", "prod")
@@ -23,18 +22,12 @@ def runs() -> dict[str, ProgramRun]:
     return result
 
 
-def named(run: ProgramRun, type_token: str, name: str) -> Registration:
-    found = [r for r in run.of_type(type_token) if r.name == name]
-    assert len(found) == 1, f"{type_token} {name}: {[r.name for r in run.of_type(type_token)]}"
-    return found[0]
-
-
 def server(run: ProgramRun) -> dict:
     return run.one("gcp:cloudrunv2/service:Service").inputs
 
 
 def account_email(run: ProgramRun, name: str) -> str:
-    return named(run, "gcp:serviceaccount/account:Account", name).state["email"]
+    return run.named("gcp:serviceaccount/account:Account", name).state["email"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -180,9 +173,9 @@ def test_https_load_balancer_with_managed_certificate_redirect_and_armor(
     }
     assert set(rules) == {"80", "443"}
     assert all(r["loadBalancingScheme"] == "EXTERNAL_MANAGED" for r in rules.values())
-    redirect = named(run, "gcp:compute/uRLMap:URLMap", "mcp-http").inputs["defaultUrlRedirect"]
+    redirect = run.named("gcp:compute/uRLMap:URLMap", "mcp-http").inputs["defaultUrlRedirect"]
     assert redirect["httpsRedirect"] is True
-    https_map = named(run, "gcp:compute/uRLMap:URLMap", "mcp-https").inputs
+    https_map = run.named("gcp:compute/uRLMap:URLMap", "mcp-https").inputs
     assert https_map["pathMatchers"][0]["pathRules"][0]["paths"] == [
         "/mcp",
         "/mcp/*",
