@@ -26,6 +26,7 @@ class Issuer:
     ec_key: ec.EllipticCurvePrivateKey
     stray_key: rsa.RSAPrivateKey  # never published: signatures by it must fail
     jwks_requests: list[float] = field(default_factory=list)
+    rotated_in: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)  # keys published later
 
     def token(
         self,
@@ -61,10 +62,15 @@ class Issuer:
     def jwks(self) -> dict[str, Any]:
         rsa_jwk = json.loads(RSAAlgorithm.to_jwk(self.rsa_key.public_key()))
         ec_jwk = json.loads(ECAlgorithm.to_jwk(self.ec_key.public_key()))
+        rotated = [
+            {**json.loads(RSAAlgorithm.to_jwk(key.public_key())), "kid": kid, "use": "sig", "alg": "RS256"}
+            for kid, key in self.rotated_in.items()
+        ]
         return {
             "keys": [
                 {**rsa_jwk, "kid": "rsa-1", "use": "sig", "alg": "RS256"},
                 {**ec_jwk, "kid": "ec-1", "use": "sig", "alg": "ES256"},
+                *rotated,
             ]
         }
 

@@ -128,6 +128,17 @@ def test_failures_say_why_without_the_password(bucket: str) -> None:
         backup(secret_url, "ftp://example.com/x")
 
 
+async def test_object_store_failures_are_one_line_errors(bucket: str, database_url: str) -> None:
+    await seed(database_url)
+    missing = f"s3://{bucket}-missing/db"  # the store answers NoSuchBucket
+    with pytest.raises(BackupError) as upload:
+        backup(database_url, missing)
+    assert str(upload.value).startswith(f"could not upload the dump to {missing}: ")
+    assert "\n" not in str(upload.value)
+    with pytest.raises(BackupError, match=f"could not list {missing}"):
+        restore(database_url, "latest", missing)
+
+
 def test_password_leaves_the_url_before_any_command_line() -> None:
     dsn, password = split_password("postgresql://app:p%40ss%3Aw%2Frd@db.internal:5432/notes?sslmode=require")
     assert dsn == "postgresql://app@db.internal:5432/notes?sslmode=require"

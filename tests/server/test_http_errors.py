@@ -167,6 +167,11 @@ def test_a_read_only_token_cannot_write(server: ServerProcess, issuer: Issuer) -
             400,
             -32602,
         ),
+        ("object-id", {"jsonrpc": "2.0", "id": {"a": 1}, "method": "tools/list"}, False, 400, -32600),
+        ("null-id", {"jsonrpc": "2.0", "id": None, "method": "tools/list"}, False, 400, -32600),
+        ("boolean-id", {"jsonrpc": "2.0", "id": True, "method": "tools/list"}, False, 400, -32600),
+        ("unknown-tool", call("no_such_tool", {}), True, 400, -32602),
+        ("unknown-tool-legacy", call("no_such_tool", {}), False, 200, -32602),
     ],
 )
 def test_malformed_requests_get_a_json_rpc_error_never_500(
@@ -182,15 +187,16 @@ def test_malformed_requests_get_a_json_rpc_error_never_500(
     assert server.total("mcp_requests_total") == before + 1  # counted
 
 
-def test_tool_level_mistakes_are_tool_errors(server: ServerProcess, issuer: Issuer) -> None:
+def test_wrong_argument_types_are_tool_errors_and_unknown_tools_are_not_counted_by_name(
+    server: ServerProcess, issuer: Issuer
+) -> None:
     token = issuer.token(PUBLIC_URL, subject="typo")
-    for request in (call("no_such_tool", {}), call("search_notes", {"query": ["a"], "limit": "many"})):
-        response = post(server, request, token=token)
-        assert response.status_code == 200
-        assert response.json()["result"]["isError"] is True
-    before = server.metric("mcp_requests_total", method="tools/call", tool="unknown", status="tool_error")
+    response = post(server, call("search_notes", {"query": ["a"], "limit": "many"}), token=token)
+    assert response.status_code == 200
+    assert response.json()["result"]["isError"] is True
+    before = server.metric("mcp_requests_total", method="tools/call", tool="unknown", status="rpc_error")
     post(server, call("made_up_tool_name_" + "x" * 40, {}), token=token)
-    after = server.metric("mcp_requests_total", method="tools/call", tool="unknown", status="tool_error")
+    after = server.metric("mcp_requests_total", method="tools/call", tool="unknown", status="rpc_error")
     assert after == before + 1  # client-chosen names never become metric labels
 
 

@@ -152,6 +152,8 @@ async def test_delete_asks_the_user_on_the_new_protocol(server: ServerProcess, i
         ({"title": "t" * 201, "body": "x"}, "title"),
         ({"title": "t", "body": "x" * 70_000}, "70000 bytes; the limit is 65536 bytes"),
         ({"title": "t", "body": "x", "tags": ["Not Valid!"]}, "tags must match"),
+        ({"title": "t\x00", "body": "x"}, "title must not contain NUL"),
+        ({"title": "t", "body": "x\x00y"}, "body must not contain NUL"),
         ({"title": "t", "body": 42}, "body"),
         ({"title": "t"}, "body"),
     ],
@@ -161,4 +163,25 @@ async def test_bad_arguments_are_tool_errors_that_say_what_to_fix(
 ) -> None:
     async with connect(server.url, issuer.token(PUBLIC_URL, subject="careless"), "2026-07-28") as client:
         assert expected in error_text(await client.call_tool("create_note", arguments))
-        assert "Unknown tool" in error_text(await client.call_tool("no_such_tool", {}))
+        with pytest.raises(MCPError, match="Unknown tool: no_such_tool"):
+            await client.call_tool("no_such_tool", {})
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "expected"),
+    [
+        ("search_notes", {"query": "a\x00b"}, "query must not contain NUL"),
+        ("search_notes", {"query": "a", "tag": "x" * 100_000}, "tag must match"),
+        (
+            "update_note",
+            {"note_id": "00000000-0000-4000-8000-000000000000", "title": "t", "expected_version": 2**40},
+            "expected_version",
+        ),
+    ],
+)
+async def test_arguments_the_database_cannot_take_are_refused_before_it(
+    server: ServerProcess, issuer: Issuer, tool: str, arguments: dict, expected: str
+) -> None:
+    async with connect(server.url, issuer.token(PUBLIC_URL, subject="edgy"), "2026-07-28") as client:
+        assert expected in error_text(await client.call_tool(tool, arguments))
+    assert not [e for e in server.logs() if e.get("level") == "ERROR"], "no tool may crash"

@@ -231,3 +231,12 @@ def test_every_setting_is_documented() -> None:
     readme = (Path(__file__).resolve().parents[2] / "server" / "README.md").read_text()
     for field in Settings.model_fields.values():
         assert f"`{field.validation_alias}`" in readme, f"server/README.md lacks {field.validation_alias}"
+
+
+def test_field_and_serving_problems_come_in_the_same_message() -> None:
+    from mcp_notes.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"DATABASE_URL": "mysql://db/x", "MCP_HOST": "0.0.0.0"})
+    named = [line.strip().split(":")[0] for line in str(caught.value).splitlines()[1:]]
+    assert named == ["DATABASE_URL", "MCP_PUBLIC_URL", "AUTH_ISSUER", "MCP_REQUEST_STATE_KEY"]

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import socket
 import time
 from collections.abc import AsyncIterator
 
 import jwt
 import pytest
 import pytest_asyncio
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mcp_notes.auth.jwks import JwksCache
 from mcp_notes.auth.tokens import TokenRejected, TokenValidator
@@ -114,3 +118,64 @@ async def test_tenant_claim_is_required_when_configured(issuer: Issuer) -> None:
     with pytest.raises(TokenRejected, match="no org claim"):
         await validator.validate(issuer.token(AUDIENCE))
     await jwks.close()
+
+
+def _with_header(header: dict, issuer: Issuer) -> str:
+    """A token whose header PyJWT itself would refuse to write."""
+    signed = issuer.token(AUDIENCE)
+    encoded = base64.urlsafe_b64encode(json.dumps(header).encode()).rstrip(b"=").decode()
+    return ".".join([encoded, *signed.split(".")[1:]])
+
+
+@pytest.mark.parametrize(
+    "header", [{"alg": "RS256", "kid": ["a"]}, {"alg": "RS256", "kid": 7}, {"alg": ["RS256"]}]
+)
+async def test_a_malformed_header_is_rejected_not_crashed_on(
+    issuer: Issuer, validator: TokenValidator, header: dict
+) -> None:
+    with pytest.raises(TokenRejected) as caught:
+        await validator.validate(_with_header(header, issuer))
+    assert caught.value.reason in {"malformed", "algorithm"}
+
+
+async def test_a_rotated_key_is_picked_up_on_first_sight(issuer: Issuer) -> None:
+    jwks = JwksCache(issuer.url, min_refresh_seconds=0)
+    validator = TokenValidator(
+        jwks, issuer=issuer.url, audience=AUDIENCE, algorithms=["RS256"], leeway_seconds=0, tenant_claim=None
+    )
+    new_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    token = issuer.token(AUDIENCE, kid="rsa-2", key=new_key)
+    with pytest.raises(TokenRejected, match="signing key is unknown"):
+        await validator.validate(token)  # not published yet
+    issuer.rotated_in["rsa-2"] = new_key
+    try:
+        assert (await validator.validate(token)).subject == "alice"  # refetched for the new kid
+    finally:
+        del issuer.rotated_in["rsa-2"]
+        await jwks.close()
+
+
+async def test_a_silent_issuer_times_out_instead_of_hanging() -> None:
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()  # accepts connections, never answers
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+        jwks = JwksCache(url, f"{url}/jwks.json", timeout_seconds=0.5)
+        validator = TokenValidator(
+            jwks, issuer=url, audience=AUDIENCE, algorithms=["RS256"], leeway_seconds=0, tenant_claim=None
+        )
+        token = jwt.encode({"sub": "x"}, "k" * 32, algorithm="HS256")
+        token = _rs256_shaped(token)
+        started = time.monotonic()
+        with pytest.raises(TokenRejected) as caught:
+            await validator.validate(token)
+        await jwks.close()
+    assert caught.value.reason == "jwks_unavailable"
+    assert time.monotonic() - started < 5
+
+
+def _rs256_shaped(token: str) -> str:
+    header = (
+        base64.urlsafe_b64encode(json.dumps({"alg": "RS256", "kid": "any"}).encode()).rstrip(b"=").decode()
+    )
+    return ".".join([header, *token.split(".")[1:]])

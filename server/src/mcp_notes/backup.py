@@ -11,6 +11,8 @@ import logging
 import os
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -37,6 +39,18 @@ class BackupError(Exception):
     """A backup or restore that did not happen; the message says why (never a password)."""
 
 
+@contextmanager
+def _storage(action: str, url: str) -> Iterator[None]:
+    """Object-store failures as one line: the job's log should say what failed, not dump a trace."""
+    try:
+        yield
+    except BackupError:
+        raise
+    except Exception as error:  # noqa: BLE001 - obstore raises many kinds; all mean the same here
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise BackupError(f"could not {action} {url}: {type(error).__name__}: {first[:300]}") from None
+
+
 def open_store(url: str) -> S3Store | GCSStore:
     scheme = urlsplit(url).scheme
     if scheme == "s3":
@@ -60,7 +74,8 @@ def backup(database_url: str, backup_url: str) -> str:
         _run(["pg_dump", "--format=custom", "--no-password", f"--file={path}"], database_url)
         _run(["pg_restore", "--list", str(path)], None)  # a dump that can't be listed is no backup
         size = path.stat().st_size
-        obstore.put(store, name, path, chunk_size=16 * 2**20, max_concurrency=4)
+        with _storage("upload the dump to", backup_url):
+            obstore.put(store, name, path, chunk_size=16 * 2**20, max_concurrency=4)
     log.info(
         "backup written",
         extra={"object": f"{backup_url.rstrip('/')}/{name}", "bytes": size, "database": redact(database_url)},
@@ -70,7 +85,8 @@ def backup(database_url: str, backup_url: str) -> str:
 
 def list_dumps(backup_url: str) -> list[str]:
     store = open_store(backup_url)
-    names = [meta["path"] for batch in obstore.list(store, chunk_size=1000) for meta in batch]
+    with _storage("list", backup_url):
+        names = [meta["path"] for batch in obstore.list(store, chunk_size=1000) for meta in batch]
     return sorted(name for name in names if name.endswith(SUFFIX) and "/" not in name)
 
 
@@ -86,7 +102,7 @@ def restore(database_url: str, source: str, backup_url: str | None) -> str:
     name = _resolve(source, backup_url)
     with tempfile.TemporaryDirectory(prefix="mcp-restore-") as workdir:
         path = Path(workdir) / name
-        with path.open("wb") as out:
+        with _storage(f"download {name} from", backup_url), path.open("wb") as out:
             for chunk in obstore.get(open_store(backup_url), name).stream(min_chunk_size=8 * 2**20):
                 out.write(chunk)
         _run(["pg_restore", *RESTORE_FLAGS], database_url, path)

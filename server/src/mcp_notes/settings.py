@@ -4,6 +4,7 @@ that names every bad variable; nothing half-starts."""
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -158,21 +159,9 @@ class Settings(BaseSettings):
 
     def serving_problems(self) -> list[str]:
         """What `serve` needs beyond what `backup`/`restore`/`migrate` need."""
-        problems: list[str] = []
-        if not self.local and self.public_url is None:
-            problems.append(f"MCP_PUBLIC_URL: required when listening on {self.host} (not localhost)")
-        if self.auth_issuer is None and not self.local:
-            problems.append(
-                f"AUTH_ISSUER: required when listening on {self.host} (auth may be off only on localhost)"
-            )
-        if self.auth_issuer is not None and self.audience is None:
-            problems.append("AUTH_AUDIENCE: required with AUTH_ISSUER (or set MCP_PUBLIC_URL)")
-        if self.request_state_key is None and not self.local:
-            problems.append(
-                "MCP_REQUEST_STATE_KEY: required when listening on "
-                f"{self.host} (replicas must share it for multi-round-trip requests)"
-            )
-        return problems
+        return serving_problems(
+            self.host, self.public_url, self.auth_issuer, self.audience, self.request_state_key is not None
+        )
 
     @property
     def local(self) -> bool:
@@ -208,6 +197,25 @@ class Settings(BaseSettings):
         return [f"{parts.scheme}://{parts.netloc}"]
 
 
+def serving_problems(
+    host: str, public_url: str | None, auth_issuer: str | None, audience: str | None, has_state_key: bool
+) -> list[str]:
+    local = _is_loopback(host)
+    problems: list[str] = []
+    if not local and not public_url:
+        problems.append(f"MCP_PUBLIC_URL: required when listening on {host} (not localhost)")
+    if not auth_issuer and not local:
+        problems.append(f"AUTH_ISSUER: required when listening on {host} (auth may be off only on localhost)")
+    if auth_issuer and not audience:
+        problems.append("AUTH_AUDIENCE: required with AUTH_ISSUER (or set MCP_PUBLIC_URL)")
+    if not has_state_key and not local:
+        problems.append(
+            f"MCP_REQUEST_STATE_KEY: required when listening on {host} "
+            "(replicas must share it for multi-round-trip requests)"
+        )
+    return problems
+
+
 def _is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -230,6 +238,19 @@ def load_settings(env: dict[str, str] | None = None, *, serving: bool = True) ->
                 lines.append(f"  {detail['loc'][0]}: {message}")
             else:  # a cross-variable check, already named
                 lines.append(f"  {message}")
+        if serving:  # what serve needs besides, read from the raw values: all problems at once
+            raw = env if env is not None else dict(os.environ)
+            lines += [
+                f"  {problem}"
+                for problem in serving_problems(
+                    raw.get("MCP_HOST", "127.0.0.1"),
+                    raw.get("MCP_PUBLIC_URL"),
+                    raw.get("AUTH_ISSUER"),
+                    raw.get("AUTH_AUDIENCE") or raw.get("MCP_PUBLIC_URL"),
+                    bool(raw.get("MCP_REQUEST_STATE_KEY")),
+                )
+                if problem.split(":")[0] not in {line.strip().split(":")[0] for line in lines}
+            ]
         raise SettingsError("invalid environment:\n" + "\n".join(lines)) from None
     problems = settings.serving_problems() if serving else []
     if problems:

@@ -31,8 +31,10 @@ from mcp_notes.notes.model import (
     check_body,
     check_limit,
     check_query,
+    check_tag,
     check_tags,
     check_title,
+    check_version,
 )
 from mcp_notes.notes.store import NoteStore
 from mcp_notes.shared.search_cache import SearchCache
@@ -130,7 +132,7 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
         title: Title | None = None,
         body: str | None = None,
         tags: Tags | None = None,
-        expected_version: Annotated[int | None, Field(ge=1)] = None,
+        expected_version: Annotated[int | None, Field(ge=1, le=2**31 - 1)] = None,
     ) -> NoteOut:
         """Change a note's title, body or tags; fields left out stay as they are. Pass the
         version you read as `expected_version` to refuse the update if someone changed it since."""
@@ -142,7 +144,7 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
                 title=check_title(title) if title is not None else None,
                 body=check_body(body, deps.note_max_bytes) if body is not None else None,
                 tags=check_tags(tags) if tags is not None else None,
-                expected_version=expected_version,
+                expected_version=check_version(expected_version),
             )
         if note is None:
             raise ToolError(f"note {note_id} not found")
@@ -182,10 +184,11 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
         phrase in double quotes, exclude a word with -word. Page with `cursor`."""
         who = owner()
         with _fixable():
-            query, limit = check_query(query), check_limit(limit)
+            query, limit, tag = check_query(query), check_limit(limit), check_tag(tag)
             offset = _offset(cursor, query, tag, limit)
         params = {"query": query, "tag": tag, "limit": limit, "offset": offset}
-        if deps.cache is not None and (cached := await deps.cache.get(who, params)) is not None:
+        generation = await deps.cache.generation(who) if deps.cache is not None else 0
+        if deps.cache is not None and (cached := await deps.cache.get(who, generation, params)) is not None:
             return SearchOut.model_validate(cached)
         hits = await store().search(who, query, tag, limit + 1, offset)
         more = len(hits) > limit
@@ -194,7 +197,7 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
             next_cursor=_cursor(offset + limit, query, tag, limit) if more else None,
         )
         if deps.cache is not None:
-            await deps.cache.put(who, params, page.model_dump())
+            await deps.cache.put(who, generation, params, page.model_dump())
         return page
 
     @server.tool()

@@ -54,13 +54,16 @@ class TokenValidator:
     async def validate(self, token: str) -> Principal:
         try:
             header = jwt.get_unverified_header(token)
-        except jwt.DecodeError:
+        except jwt.InvalidTokenError:  # DecodeError and the header checks PyJWT does itself
             raise TokenRejected("malformed", "the token is not a JWT") from None
+        kid = header.get("kid")
+        if kid is not None and not isinstance(kid, str):
+            raise TokenRejected("malformed", "the token's key id is not a string")
         algorithm = str(header.get("alg"))
         if algorithm not in self._algorithms:
             raise TokenRejected("algorithm", f"tokens signed with {algorithm} are not accepted")
         try:
-            key = await self._jwks.key(header.get("kid"), algorithm)
+            key = await self._jwks.key(kid, algorithm)
         except JwksUnavailable:
             raise TokenRejected("jwks_unavailable", "the issuer's keys are unavailable") from None
         if key is None:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mcp_notes.http.request_info import current
@@ -49,6 +50,14 @@ class Guard:
         if info is not None:
             info.subject = user.access_token.subject or user.access_token.client_id
             info.method, info.tool = method, tool
+
+        refusal = self._malformed(scope, message, method, tool)
+        if refusal is not None:
+            status, payload = refusal
+            if info is not None:
+                info.outcome, info.rpc_code = "rpc_error", payload["error"]["code"]
+            await _reply(send, status, payload, {})
+            return
 
         decision = await self.limiter.hit(_limit_key(user))
         if not decision.allowed:
@@ -90,12 +99,36 @@ class Guard:
 
         await self.app(scope, _replay(body, more, receive), send)
 
+    def _malformed(
+        self, scope: Scope, message: dict[str, Any] | None, method: str, tool: str
+    ) -> tuple[int, dict[str, Any]] | None:
+        """Requests the SDK would not answer as MCP asks: ids that are not strings or integers
+        (it treats a null id as a notification), and tools that do not exist (it answers with a
+        tool result, where the protocol wants error -32602)."""
+        if message is None or "method" not in message:
+            return None
+        request_id = message.get("id", 0)
+        if "id" in message and (isinstance(request_id, bool) or not isinstance(request_id, (str, int))):
+            return 400, _rpc_error(None, -32600, "Invalid request: id must be a string or an integer", {})
+        params = message.get("params")
+        named = isinstance(params, dict) and isinstance(params.get("name"), str)
+        if method == "tools/call" and named and tool not in self.scope_for_tool:
+            modern = _header(scope, b"mcp-protocol-version") not in ("", *HANDSHAKE_PROTOCOL_VERSIONS)
+            return (400 if modern else 200), _rpc_error(
+                message, -32602, f"Unknown tool: {tool}", {"tool": tool}
+            )
+        return None
+
     def _needed_scope(self, method: str, tool: str) -> str | None:
         if method == "tools/call":
             return self.scope_for_tool.get(tool)  # unknown tools: the SDK says so, no scope needed
         if method == "resources/read":
             return self.read_scope
         return None
+
+
+def _header(scope: Scope, name: bytes) -> str:
+    return next((v.decode(errors="replace") for k, v in scope.get("headers", []) if k == name), "")
 
 
 def _limit_key(user: AuthenticatedUser) -> str:

@@ -71,14 +71,25 @@ class SearchHit:
         }
 
 
+VERSION_MAX = 2**31 - 1  # Postgres integer
+
+
+def _no_nul(field: str, text: str) -> str:
+    # Postgres text cannot hold NUL; refuse it here rather than fail in the database.
+    if "\x00" in text:
+        raise NoteError(f"{field} must not contain NUL characters")
+    return text
+
+
 def check_title(title: str) -> str:
-    title = title.strip()
+    title = _no_nul("title", title).strip()
     if not title or len(title) > TITLE_MAX_CHARS:
         raise NoteError(f"title must be 1 to {TITLE_MAX_CHARS} characters")
     return title
 
 
 def check_body(body: str, max_bytes: int) -> str:
+    _no_nul("body", body)
     size = len(body.encode())
     if size > max_bytes:
         raise NoteError(f"body is {size} bytes; the limit is {max_bytes} bytes (UTF-8)")
@@ -94,8 +105,20 @@ def check_tags(tags: list[str]) -> tuple[str, ...]:
     return tuple(sorted(set(tags)))
 
 
+def check_tag(tag: str | None) -> str | None:
+    if tag is not None and not TAG_PATTERN.match(tag):
+        raise NoteError(f"tag must match {TAG_PATTERN.pattern}")
+    return tag
+
+
+def check_version(version: int | None) -> int | None:
+    if version is not None and not 1 <= version <= VERSION_MAX:
+        raise NoteError(f"expected_version must be 1 to {VERSION_MAX}")
+    return version
+
+
 def check_query(query: str) -> str:
-    query = query.strip()
+    query = _no_nul("query", query).strip()
     if not query or len(query) > QUERY_MAX_CHARS:
         raise NoteError(f"query must be 1 to {QUERY_MAX_CHARS} characters")
     return query

@@ -24,9 +24,15 @@ def _page_key(owner: Owner, generation: int, params: dict[str, Any]) -> str:
 
 
 class SearchCache(Protocol):
-    async def get(self, owner: Owner, params: dict[str, Any]) -> Any | None: ...
+    """`generation` is read once per search, before the query, and the page is stored under it:
+    a write that lands while the query runs bumps the generation, so the page it raced with is
+    never served."""
 
-    async def put(self, owner: Owner, params: dict[str, Any], value: Any) -> None: ...
+    async def generation(self, owner: Owner) -> int: ...
+
+    async def get(self, owner: Owner, generation: int, params: dict[str, Any]) -> Any | None: ...
+
+    async def put(self, owner: Owner, generation: int, params: dict[str, Any], value: Any) -> None: ...
 
     async def invalidate(self, owner: Owner) -> None: ...
 
@@ -37,20 +43,19 @@ class RedisSearchCache:
         self._ttl = ttl_seconds
         self._prefix = prefix
 
-    async def _generation(self, owner: Owner) -> int:
+    async def generation(self, owner: Owner) -> int:
         return int(await self._redis.get(f"{self._prefix}gen:{_owner_key(owner)}") or 0)
 
-    async def get(self, owner: Owner, params: dict[str, Any]) -> Any | None:
+    async def get(self, owner: Owner, generation: int, params: dict[str, Any]) -> Any | None:
         if self._ttl == 0:
             return None
-        key = self._prefix + _page_key(owner, await self._generation(owner), params)
-        raw = await self._redis.get(key)
+        raw = await self._redis.get(self._prefix + _page_key(owner, generation, params))
         return json.loads(raw) if raw is not None else None
 
-    async def put(self, owner: Owner, params: dict[str, Any], value: Any) -> None:
+    async def put(self, owner: Owner, generation: int, params: dict[str, Any], value: Any) -> None:
         if self._ttl == 0:
             return
-        key = self._prefix + _page_key(owner, await self._generation(owner), params)
+        key = self._prefix + _page_key(owner, generation, params)
         await self._redis.set(key, json.dumps(value), ex=self._ttl)
 
     async def invalidate(self, owner: Owner) -> None:
@@ -64,18 +69,21 @@ class MemorySearchCache:
         self._generations: dict[str, int] = {}
         self._pages: OrderedDict[str, tuple[float, Any]] = OrderedDict()
 
-    async def get(self, owner: Owner, params: dict[str, Any]) -> Any | None:
-        key = _page_key(owner, self._generations.get(_owner_key(owner), 0), params)
+    async def generation(self, owner: Owner) -> int:
+        return self._generations.get(_owner_key(owner), 0)
+
+    async def get(self, owner: Owner, generation: int, params: dict[str, Any]) -> Any | None:
+        key = _page_key(owner, generation, params)
         entry = self._pages.get(key)
         if entry is None or entry[0] < time.monotonic():
             return None
         self._pages.move_to_end(key)
         return entry[1]
 
-    async def put(self, owner: Owner, params: dict[str, Any], value: Any) -> None:
+    async def put(self, owner: Owner, generation: int, params: dict[str, Any], value: Any) -> None:
         if self._ttl == 0:
             return
-        key = _page_key(owner, self._generations.get(_owner_key(owner), 0), params)
+        key = _page_key(owner, generation, params)
         self._pages[key] = (time.monotonic() + self._ttl, value)
         self._pages.move_to_end(key)
         while len(self._pages) > self._max:
