@@ -492,11 +492,12 @@ class StackConfig(BaseModel):
     @field_validator("redis_auth_token")
     @classmethod
     def _redis_token(cls, value: SecretStr | None) -> SecretStr | None:
-        # ElastiCache's AUTH token rules; Memorystore and in-cluster Redis accept these too.
+        # ElastiCache's AUTH token rules, less the backslash: in-cluster Redis reads the token
+        # from a quoted config-file line, where a backslash would start an escape.
         if value is not None and not re.fullmatch(r"[\x21-\x7e]{16,128}", value.get_secret_value()):
             raise reject("16 to 128 printable characters without spaces")
-        if value is not None and re.search(r"[@\"/]", value.get_secret_value()):
-            raise reject('16 to 128 printable characters without spaces, @, " or /')
+        if value is not None and re.search(r"[@\"/\\]", value.get_secret_value()):
+            raise reject('16 to 128 printable characters without spaces, @, ", \\ or /')
         return value
 
     @field_validator("request_state_key")

@@ -43,12 +43,16 @@ def container_security() -> k8s.core.v1.SecurityContextArgs:
     )
 
 
-def scratch_tmp() -> tuple[k8s.core.v1.VolumeArgs, k8s.core.v1.VolumeMountArgs]:
-    """The root filesystem is read-only; /tmp is a small memory-backed scratch space."""
+def scratch_tmp(disk_size: str | None = None) -> tuple[k8s.core.v1.VolumeArgs, k8s.core.v1.VolumeMountArgs]:
+    """The root filesystem is read-only; /tmp is a small memory-backed scratch space, or, with
+    `disk_size`, node disk (the backup job stages a whole dump there)."""
+    source = (
+        k8s.core.v1.EmptyDirVolumeSourceArgs(size_limit=disk_size)
+        if disk_size is not None
+        else k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit="64Mi")
+    )
     return (
-        k8s.core.v1.VolumeArgs(
-            name="tmp", empty_dir=k8s.core.v1.EmptyDirVolumeSourceArgs(medium="Memory", size_limit="64Mi")
-        ),
+        k8s.core.v1.VolumeArgs(name="tmp", empty_dir=source),
         k8s.core.v1.VolumeMountArgs(name="tmp", mount_path="/tmp"),
     )
 

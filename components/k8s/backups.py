@@ -16,6 +16,7 @@ def backup_job(
     name: str,
     args: K8sArgs,
     backup: BackupArgs,
+    database_gb: int,
     image: pulumi.Output[str],
     app: Server,
     parent: pulumi.Resource,
@@ -30,7 +31,8 @@ def backup_job(
         automount_service_account_token=False,
         opts=inside,
     )
-    volume, mount = scratch_tmp()
+    # A custom-format dump is compressed, but size the scratch space like the database itself.
+    volume, mount = scratch_tmp(disk_size=f"{database_gb}Gi")
     credentials = (
         [k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=args.backup_secret))]
         if args.backup_secret

@@ -19,6 +19,9 @@ from components.k8s.app import container_security, scratch_tmp
 from components.k8s.meta import labels, metadata, selector
 
 POSTGRES = "mcp-postgres"
+# The operator labels every instance pod with its cluster's name; selectors use that, since
+# CNPG also sets app.kubernetes.io/* labels of its own on those pods.
+POSTGRES_POD_LABELS = {"cnpg.io/cluster": POSTGRES}
 REDIS = "mcp-redis"
 REDIS_PORT = 6379
 CNPG_CHART_VERSION = "0.26.1"
@@ -146,9 +149,16 @@ def _redis(
             secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key="REDIS_PASSWORD")
         ),
     )
+    cli_auth_env = k8s.core.v1.EnvVarArgs(
+        name="REDISCLI_AUTH",
+        value_from=k8s.core.v1.EnvVarSourceArgs(
+            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key="REDIS_PASSWORD")
+        ),
+    )
     ping = k8s.core.v1.ProbeArgs(
         exec_=k8s.core.v1.ExecActionArgs(
-            command=["sh", "-c", 'redis-cli --no-auth-warning -a "$REDIS_PASSWORD" ping']
+            # REDISCLI_AUTH keeps the password out of the probe's argv
+            command=["redis-cli", "ping"]
         ),
         period_seconds=10,
         timeout_seconds=3,
@@ -182,10 +192,13 @@ def _redis(
                             args=[
                                 "sh",
                                 "-c",
-                                'exec redis-server --requirepass "$REDIS_PASSWORD" --appendonly yes '
+                                # The password goes into a config file on the pod's private
+                                # tmpfs, not argv, where `ps` in the container would show it.
+                                'printf \'requirepass "%s"\\n\' "$REDIS_PASSWORD" > /tmp/redis.conf && '
+                                "exec redis-server /tmp/redis.conf --appendonly yes "
                                 f"--maxmemory-policy allkeys-lru --port {REDIS_PORT} --dir /data",
                             ],
-                            env=[password_env],
+                            env=[password_env, cli_auth_env],
                             ports=[k8s.core.v1.ContainerPortArgs(name="redis", container_port=REDIS_PORT)],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests={"cpu": "100m", "memory": memory},

@@ -3,7 +3,10 @@
 The server: in from the ingress controller's namespace (and the monitoring namespace, to scrape
 /metrics, when the Prometheus operator is on); out to DNS, Redis, Postgres, and HTTPS for the
 OAuth issuer's JWKS. The issuer's addresses are not known in advance, so that last rule allows
-TCP 443 to public addresses only, never to private ranges."""
+TCP 443 to public addresses only, never to private ranges.
+The backup job: out to DNS, Postgres, public HTTPS for the bucket, and (authenticating by
+workload identity) the credential endpoints. cert-manager's HTTP-01 solver: in from the ingress
+controller. In-cluster Redis and Postgres: in from their clients only."""
 
 from __future__ import annotations
 
@@ -12,18 +15,24 @@ import pulumi_kubernetes as k8s
 
 from components.args import SERVER_PORT, K8sArgs
 from components.k8s.app import SERVER
-from components.k8s.data import POSTGRES, REDIS, REDIS_PORT
+from components.k8s.data import POSTGRES, POSTGRES_POD_LABELS, REDIS, REDIS_PORT
 from components.k8s.meta import metadata, selector
 
 BACKUP = "mcp-backup"
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
 MONITORING_NAMESPACE = "monitoring"
+ACME_SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
+ACME_SOLVER_PORT = 8089
 Peer = k8s.networking.v1.NetworkPolicyPeerArgs
 Port = k8s.networking.v1.NetworkPolicyPortArgs
 
 
+def _selector(component: str) -> dict[str, str]:
+    return POSTGRES_POD_LABELS if component == POSTGRES else selector(component)
+
+
 def _pods(component: str) -> Peer:
-    return Peer(pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector(component)))
+    return Peer(pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=_selector(component)))
 
 
 def _namespace(name: str) -> Peer:
@@ -46,6 +55,21 @@ def _public_https() -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
     )
 
 
+def _credential_endpoints() -> list[k8s.networking.v1.NetworkPolicyEgressRuleArgs]:
+    """Where a pod without a credentials Secret gets cloud credentials: the instance metadata
+    service (EC2, GCE; GKE's workload-identity server answers there too, or on 988 under
+    Dataplane V2) and the EKS Pod Identity agent. All sit in 169.254/16, which the public-HTTPS
+    rule excludes."""
+
+    def to(cidr: str, port: int) -> k8s.networking.v1.NetworkPolicyEgressRuleArgs:
+        return k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+            to=[Peer(ip_block=k8s.networking.v1.IPBlockArgs(cidr=cidr))],
+            ports=[Port(protocol="TCP", port=port)],
+        )
+
+    return [to("169.254.169.254/32", 80), to("169.254.169.252/32", 988), to("169.254.170.23/32", 80)]
+
+
 def network_policies(
     name: str, args: K8sArgs, in_cluster_data: bool, namespace: k8s.core.v1.Namespace, parent: pulumi.Resource
 ) -> list[k8s.networking.v1.NetworkPolicy]:
@@ -66,7 +90,7 @@ def network_policies(
             spec=k8s.networking.v1.NetworkPolicySpecArgs(
                 # {} selects every pod in the namespace: the default-deny idiom.
                 pod_selector=(
-                    k8s.meta.v1.LabelSelectorArgs(match_labels=selector(component))
+                    k8s.meta.v1.LabelSelectorArgs(match_labels=_selector(component))
                     if component
                     else k8s.meta.v1.LabelSelectorArgs()
                 ),
@@ -99,6 +123,8 @@ def network_policies(
     backup_data_out = (
         data_out[1:] if in_cluster_data else [egress_rule(ports=[Port(protocol="TCP", port=5432)])]
     )
+    # Only the backup job calls a cloud API; with no Secret it authenticates by its identity.
+    credentials_out = _credential_endpoints() if args.backup_secret is None else []
     policies = [
         policy("default-deny", None, [], []),
         policy(
@@ -112,8 +138,28 @@ def network_policies(
             ],
             [_dns(), *data_out, _public_https()],
         ),
-        policy("backup", BACKUP, [], [_dns(), *backup_data_out, _public_https()]),
+        policy("backup", BACKUP, [], [_dns(), *backup_data_out, _public_https(), *credentials_out]),
     ]
+    if args.tls_secret is None:
+        # cert-manager answers HTTP-01 challenges from a solver pod in this namespace; the
+        # default deny would otherwise fail every issuance and renewal.
+        policies.append(
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-acme-solver",
+                metadata=metadata("mcp-acme-solver", ns, "mcp-deploy"),
+                spec=k8s.networking.v1.NetworkPolicySpecArgs(
+                    pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=ACME_SOLVER_LABELS),
+                    policy_types=["Ingress"],
+                    ingress=[
+                        ingress_rule(
+                            from_=[_namespace(args.ingress_namespace)],
+                            ports=[Port(protocol="TCP", port=ACME_SOLVER_PORT)],
+                        )
+                    ],
+                ),
+                opts=inside,
+            )
+        )
     if in_cluster_data:
         policies += [
             policy(

@@ -60,7 +60,7 @@ class KubernetesMcpService(pulumi.ComponentResource):
         )
         ingress(name, args.domain, cluster, app, self)
         network_policies(name, cluster, data.in_cluster, namespace, self)
-        backup_job(name, cluster, args.backup, image.ref, app, self)
+        backup_job(name, cluster, args.backup, args.postgres.storage_gb, image.ref, app, self)
         monitoring(name, args, cluster, app, self)
 
         self.url = pulumi.Output.from_input(f"https://{args.domain}")

@@ -177,6 +177,8 @@ def test_an_existing_tls_secret_replaces_cert_manager() -> None:
     run = run_program("dev", "kubernetes", overrides={"k8sTlsSecret": "wildcard-example-com"})
     assert of_kind(run, "Certificate") == []
     assert one(run, "Ingress")["spec"]["tls"][0]["secretName"] == "wildcard-example-com"
+    names = {p.inputs["metadata"]["name"] for p in of_kind(run, "NetworkPolicy")}
+    assert "mcp-acme-solver" not in names  # no challenges to answer
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -199,11 +201,28 @@ def test_network_policies_deny_by_default_and_allow_only_the_needed_paths(
     assert server["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8000}]
     egress = server["egress"]
     assert {p["port"] for p in egress[0]["ports"]} == {53}
-    targets = [
-        rule["to"][0].get("podSelector", {}).get("matchLabels", {}).get("app.kubernetes.io/name")
-        for rule in egress[1:3]
+    targets = [rule["to"][0]["podSelector"]["matchLabels"] for rule in egress[1:3]]
+    # CNPG's pods carry cnpg.io/cluster, not our app.kubernetes.io/name
+    assert targets == [{"app.kubernetes.io/name": "mcp-redis"}, {"cnpg.io/cluster": "mcp-postgres"}]
+    assert policies["mcp-postgres"]["podSelector"] == {"matchLabels": {"cnpg.io/cluster": "mcp-postgres"}}
+    postgres_clients = [
+        peer["podSelector"]["matchLabels"] for peer in policies["mcp-postgres"]["ingress"][0]["from"]
     ]
-    assert targets == ["mcp-redis", "mcp-postgres"]
+    assert postgres_clients == [
+        {"app.kubernetes.io/name": "mcp-server"},
+        {"app.kubernetes.io/name": "mcp-backup"},
+    ]
+    # cert-manager issues the certificate in both stacks: its HTTP-01 solver must be reachable
+    solver = policies["mcp-acme-solver"]
+    assert solver["podSelector"] == {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
+    assert solver["ingress"] == [
+        {
+            "from": [
+                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+            ],
+            "ports": [{"protocol": "TCP", "port": 8089}],
+        }
+    ]
     public = egress[3]
     assert public["ports"] == [{"protocol": "TCP", "port": 443}]
     assert "10.0.0.0/8" in public["to"][0]["ipBlock"]["except"]
@@ -228,8 +247,16 @@ def test_postgres_and_redis_run_in_cluster_with_persistence_and_passwords(
     assert postgres_cr.protect is (stack == "prod")
     redis = one(run, "StatefulSet")["spec"]
     container = redis["template"]["spec"]["containers"][0]
-    assert "--requirepass" in container["args"][-1]
-    assert container["env"][0]["valueFrom"]["secretKeyRef"] == {"name": "mcp-redis", "key": "REDIS_PASSWORD"}
+    script = container["args"][-1]
+    # AUTH on, but from a config file: a password in argv shows in `ps` inside the pod
+    assert "requirepass" in script
+    assert "--requirepass" not in script
+    assert script.index("/tmp/redis.conf") < script.index("exec redis-server /tmp/redis.conf")
+    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
+    assert env == {
+        name: {"name": "mcp-redis", "key": "REDIS_PASSWORD"} for name in ("REDIS_PASSWORD", "REDISCLI_AUTH")
+    }
+    assert container["readinessProbe"]["exec"]["command"] == ["redis-cli", "ping"]
     assert redis["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "5Gi"
     for secret in of_kind(run, "Secret"):
         assert secret.secret_inputs, secret.name  # every Secret's data is a Pulumi secret
@@ -252,7 +279,7 @@ def test_external_data_means_nothing_in_cluster() -> None:
     assert secret.inputs["stringData"]["DATABASE_URL"].startswith("postgresql://app:")
     assert "stringData" in secret.secret_inputs
     names = {p.inputs["metadata"]["name"] for p in of_kind(run, "NetworkPolicy")}
-    assert names == {"mcp-default-deny", "mcp-server", "mcp-backup"}
+    assert names == {"mcp-default-deny", "mcp-server", "mcp-backup", "mcp-acme-solver"}
 
 
 def test_external_urls_must_be_secrets_and_only_for_kubernetes() -> None:
@@ -283,6 +310,9 @@ def test_prod_backs_up_on_a_schedule_that_never_overlaps(runs: dict[str, Program
         "BACKUP_URL": "s3://example-mcp-backups/prod",
         "DATABASE_URL": {"name": "mcp-server", "key": "DATABASE_URL"},
     }
+    # the dump is staged in /tmp: node disk sized like the database, not the 64Mi memory tmpfs
+    [scratch] = [v for v in pod["volumes"] if v["name"] == "tmp"]
+    assert scratch["emptyDir"] == {"sizeLimit": "100Gi"}
     assert run.outputs["backup_bucket"] == "example-mcp-backups"
 
 
@@ -303,6 +333,28 @@ def test_backup_credentials_come_from_a_secret_or_workload_identity() -> None:
     assert account["automountServiceAccountToken"] is False
     container = one(run, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
     assert container["envFrom"] == [{"secretRef": {"name": "backup-credentials"}}]
+    # keys from a Secret: no reason to reach the node's metadata service
+    assert _metadata_endpoints(run) == []
+
+
+def _metadata_endpoints(run: ProgramRun) -> list[str]:
+    [backup] = [
+        p.inputs["spec"]
+        for p in of_kind(run, "NetworkPolicy")
+        if p.inputs["metadata"]["name"] == "mcp-backup"
+    ]
+    blocks = [
+        peer["ipBlock"] for rule in backup["egress"] for peer in rule.get("to", []) if "ipBlock" in peer
+    ]
+    return [block["cidr"] for block in blocks if block["cidr"].startswith("169.254.")]
+
+
+def test_backup_by_workload_identity_may_reach_the_credential_endpoints(runs: dict[str, ProgramRun]) -> None:
+    assert _metadata_endpoints(runs["prod"]) == [
+        "169.254.169.254/32",
+        "169.254.169.252/32",
+        "169.254.170.23/32",
+    ]
 
 
 def test_dev_without_a_backup_url_has_no_cron_job(runs: dict[str, ProgramRun]) -> None:
