@@ -41,6 +41,10 @@ Environment = Literal["development", "production"]
 # maps a size to its own instance class and documents the mapping.
 Size = Literal["small", "medium", "large", "xlarge"]
 
+# Cloud Run's largest instance; components/gcp/run.py maps smaller sizes to its steps.
+CLOUD_RUN_MAX_CPU = 8192
+CLOUD_RUN_MAX_MEMORY = 32768
+
 # Fargate accepts only these CPU units and, for each, these memory sizes in MiB.
 FARGATE_MEMORY: dict[int, range] = {
     256: range(512, 2049, 512),
@@ -321,11 +325,15 @@ class StackConfig(BaseModel):
     def _fargate_cpu(cls, cpu: int, info: ValidationInfo) -> int:
         if info.data.get("target") == "aws-ecs" and cpu not in FARGATE_MEMORY:
             raise reject("a Fargate size: " + ", ".join(map(str, FARGATE_MEMORY)))
+        if info.data.get("target") == "gcp-cloudrun" and cpu > CLOUD_RUN_MAX_CPU:
+            raise reject(f"at most {CLOUD_RUN_MAX_CPU} (8 vCPUs, Cloud Run's largest)")
         return cpu
 
     @field_validator("service_memory")
     @classmethod
     def _fargate_memory(cls, memory: int, info: ValidationInfo) -> int:
+        if info.data.get("target") == "gcp-cloudrun" and memory > CLOUD_RUN_MAX_MEMORY:
+            raise reject(f"at most {CLOUD_RUN_MAX_MEMORY} MiB (32 GiB, Cloud Run's largest)")
         sizes = FARGATE_MEMORY.get(info.data.get("service_cpu", 0))
         if info.data.get("target") == "aws-ecs" and sizes is not None and memory not in sizes:
             raise reject(
@@ -491,7 +499,9 @@ class StackConfig(BaseModel):
 
     @field_validator("redis_auth_token")
     @classmethod
-    def _redis_token(cls, value: SecretStr | None) -> SecretStr | None:
+    def _redis_token(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and info.data.get("target") == "gcp-cloudrun":
+            raise reject("unset for gcp-cloudrun: Memorystore generates its own AUTH string")
         # ElastiCache's AUTH token rules, less the backslash: in-cluster Redis reads the token
         # from a quoted config-file line, where a backslash would start an escape.
         if value is not None and not re.fullmatch(r"[\x21-\x7e]{16,128}", value.get_secret_value()):

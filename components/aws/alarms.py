@@ -3,6 +3,8 @@ targets, service CPU and memory, database CPU and free storage, Redis memory."""
 
 from __future__ import annotations
 
+import json
+
 import pulumi
 import pulumi_aws as aws
 
@@ -18,7 +20,7 @@ def alarms(
     name: str, args: McpServiceArgs, front: Edge, runtime: Compute, data: DataTier, parent: pulumi.Resource
 ) -> aws.sns.Topic:
     child = pulumi.ResourceOptions(parent=parent)
-    topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id="alias/aws/sns", opts=child)
+    topic = aws.sns.Topic(f"{name}-alarms", kms_master_key_id=_topic_key(name, parent).arn, opts=child)
     if args.alert_email is not None:
         aws.sns.TopicSubscription(
             f"{name}-alarms-email", topic=topic.arn, protocol="email", endpoint=args.alert_email, opts=child
@@ -43,14 +45,20 @@ def alarms(
             threshold=5,
             evaluation_periods=2,
             metric_queries=[
+                # The server's own 5xx and the ALB's (502/503/504 when no task answers: the
+                # outage case). 5xx counts are absent, not 0, in quiet periods.
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="failed", expression="FILL(errors, 0) + FILL(edge, 0)", label="5xx"
+                ),
                 aws.cloudwatch.MetricAlarmMetricQueryArgs(
                     id="rate",
-                    expression="100 * errors / MAX([errors, requests])",
+                    expression="100 * failed / MAX([failed, requests])",
                     label="5xx %",
                     return_data=True,
                 ),
-                _query("errors", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", target),
-                _query("requests", "AWS/ApplicationELB", "RequestCount", target),
+                _query("errors", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", alb),
+                _query("edge", "AWS/ApplicationELB", "HTTPCode_ELB_5XX_Count", alb),
+                _query("requests", "AWS/ApplicationELB", "RequestCount", alb),
             ],
         ),
     )
@@ -153,4 +161,43 @@ def _query(
         metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
             namespace=namespace, metric_name=metric, dimensions=dimensions, period=FIVE_MINUTES, stat="Sum"
         ),
+    )
+
+
+def _topic_key(name: str, parent: pulumi.Resource) -> aws.kms.Key:
+    """CloudWatch cannot publish to a topic encrypted with the AWS-managed alias/aws/sns key (its
+    policy cannot be changed to admit CloudWatch): alarms would fire into nothing. A key of our
+    own, rotated yearly, whose policy lets CloudWatch encrypt for the topic."""
+    account = aws.get_caller_identity_output(opts=pulumi.InvokeOptions(parent=parent)).account_id
+    policy = account.apply(
+        lambda account_id: json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "AccountAdministersTheKey",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": f"arn:aws:iam::{account_id}:root"},
+                        "Action": "kms:*",
+                        "Resource": "*",
+                    },
+                    {
+                        "Sid": "CloudWatchPublishesAlarms",
+                        "Effect": "Allow",
+                        "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                        "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+                    },
+                ],
+            }
+        )
+    )
+    return aws.kms.Key(
+        f"{name}-alarms",
+        description="encrypts the MCP alarm topic; CloudWatch may use it",
+        enable_key_rotation=True,
+        deletion_window_in_days=30,
+        policy=policy,
+        opts=pulumi.ResourceOptions(parent=parent),
     )

@@ -182,7 +182,9 @@ def compute(
         enable_ecs_managed_tags=True,
         propagate_tags="SERVICE",
         # Autoscaling owns the running count after the first deployment.
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[front.https], ignore_changes=["desiredCount"]),
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[front.https, front.routing], ignore_changes=["desiredCount"]
+        ),
     )
     _autoscaling(name, args, cluster, service, front, parent)
     return Compute(cluster=cluster, service=service, log_group=log_group, execution_role=execution_role)

@@ -25,6 +25,8 @@ class Edge:
     load_balancer: aws.lb.LoadBalancer
     target_group: aws.lb.TargetGroup
     https: aws.lb.Listener
+    # ECS refuses a target group no listener rule forwards to yet; the service waits for this.
+    routing: aws.lb.ListenerRule
 
 
 def edge(
@@ -71,7 +73,7 @@ def edge(
         default_actions=[_not_found()],
         opts=child,
     )
-    aws.lb.ListenerRule(
+    routing = aws.lb.ListenerRule(
         f"{name}-mcp",
         listener_arn=https.arn,
         priority=10,
@@ -111,7 +113,7 @@ def edge(
             ],
             opts=child,
         )
-    return Edge(load_balancer=alb, target_group=target_group, https=https)
+    return Edge(load_balancer=alb, target_group=target_group, https=https, routing=routing)
 
 
 def _certificate(name: str, domain: str, args: AwsArgs, parent: pulumi.Resource) -> pulumi.Input[str]:
@@ -123,7 +125,8 @@ def _certificate(name: str, domain: str, args: AwsArgs, parent: pulumi.Resource)
         f"{name}-tls",
         domain_name=domain,
         validation_method="DNS",
-        opts=pulumi.ResourceOptions(parent=parent, delete_before_replace=True),
+        # replaced create-first: the listener keeps serving the old one until the new validates
+        opts=child,
     )
     option = certificate.domain_validation_options[0]
     record = aws.route53.Record(

@@ -24,7 +24,12 @@ class ServerSecrets:
 
 
 def server_secrets(
-    name: str, values: SecretValues, data: DataTier, production: bool, parent: pulumi.Resource
+    name: str,
+    values: SecretValues,
+    redis_token: pulumi.Output[str],
+    data: DataTier,
+    production: bool,
+    parent: pulumi.Resource,
 ) -> ServerSecrets:
     database_url = pulumi.Output.all(
         values.postgres_password, data.postgres.address, data.postgres.port
@@ -34,9 +39,9 @@ def server_secrets(
             f"/{DATABASE}?sslmode=require"
         )
     )
-    redis_url = pulumi.Output.all(
-        values.redis_auth_token, data.redis.primary_endpoint_address, data.redis.port
-    ).apply(lambda parts: f"rediss://:{quote(str(parts[0]), safe='')}@{parts[1]}:{parts[2]}/0")
+    redis_url = pulumi.Output.all(redis_token, data.redis.primary_endpoint_address, data.redis.port).apply(
+        lambda parts: f"rediss://:{quote(str(parts[0]), safe='')}@{parts[1]}:{parts[2]}/0"
+    )
     return ServerSecrets(
         database_url=_secret(
             name, "database-url", "PostgreSQL URL for the MCP server", database_url, production, parent

@@ -17,7 +17,7 @@ from components.aws.registry import registry
 from components.aws.secrets import server_secrets
 from components.aws.security import security_groups
 from components.image import McpImage
-from components.secret_values import secret_values
+from components.secret_values import redis_auth_token, secret_values
 
 
 class EcsMcpService(pulumi.ComponentResource):
@@ -45,6 +45,7 @@ class EcsMcpService(pulumi.ComponentResource):
         net = network(name, args.aws, self)
         groups = security_groups(name, net, self)
         values = secret_values(name, args.secrets, self)
+        redis_token = redis_auth_token(name, args.secrets, self)
         data = data_tier(
             name,
             args.postgres,
@@ -52,10 +53,10 @@ class EcsMcpService(pulumi.ComponentResource):
             net,
             groups,
             values.postgres_password,
-            values.redis_auth_token,
+            redis_token,
             self,
         )
-        secrets = server_secrets(name, values, data, args.production, self)
+        secrets = server_secrets(name, values, redis_token, data, args.production, self)
         front = edge(name, args.domain, args.aws, net, groups, args.production, self)
         runtime = compute(name, args, image.ref, net, groups, secrets, front, region, repository_arn, self)
         stored = backups(

@@ -9,6 +9,7 @@ APIS = (
     "artifactregistry.googleapis.com",
     "cloudscheduler.googleapis.com",
     "compute.googleapis.com",
+    "iam.googleapis.com",  # the service accounts and their bindings
     "monitoring.googleapis.com",
     "redis.googleapis.com",
     "run.googleapis.com",

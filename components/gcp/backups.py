@@ -29,11 +29,13 @@ def backups(
     image: pulumi.Output[str],
     net: Network,
     secrets: ServerSecrets,
+    database_gb: int,
     production: bool,
     apis: list[gcp.projects.Service],
     parent: pulumi.Resource,
 ) -> Backups:
     child = pulumi.ResourceOptions(parent=parent, depends_on=apis)
+    limits = job_limits(database_gb)
     bucket = gcp.storage.Bucket(
         f"{name}-backups",
         project=gcp_args.project,
@@ -61,6 +63,7 @@ def backups(
         name,
         "backup",
         ["backup"],
+        limits,
         "roles/storage.objectCreator",
         gcp_args,
         image,
@@ -76,6 +79,7 @@ def backups(
         name,
         "restore",
         ["restore", "latest"],
+        limits,
         "roles/storage.objectViewer",
         gcp_args,
         image,
@@ -141,10 +145,23 @@ def backups(
     return Backups(bucket=bucket, restore_command=restore_command)
 
 
+def job_limits(database_gb: int) -> dict[str, str]:
+    """A Cloud Run job's disk is its memory: the dump is staged in /tmp before upload, so memory
+    grows with the database (a compressed dump is rarely over a quarter of it). Streaming the
+    dump to the bucket would drop this need; it is not built, so past 128 GB of database the
+    ceiling may not hold a dump. Cloud Run ties memory to CPU: up to 8 GiB with 2 CPUs, 16 GiB
+    with 4, 32 GiB (the most) with 8."""
+    for cpu, memory_gb in ((2, 8), (4, 16), (8, 32)):
+        if database_gb <= memory_gb * 4:
+            return {"cpu": str(cpu), "memory": f"{memory_gb}Gi"}
+    return {"cpu": "8", "memory": "32Gi"}
+
+
 def _job(
     name: str,
     label: str,
     command: list[str],
+    limits: dict[str, str],
     bucket_role: str,
     gcp_args: GcpArgs,
     image: pulumi.Output[str],
@@ -196,9 +213,7 @@ def _job(
                     gcp.cloudrunv2.JobTemplateTemplateContainerArgs(
                         image=image,
                         args=command,
-                        resources=gcp.cloudrunv2.JobTemplateTemplateContainerResourcesArgs(
-                            limits={"cpu": "1", "memory": "1Gi"}
-                        ),
+                        resources=gcp.cloudrunv2.JobTemplateTemplateContainerResourcesArgs(limits=limits),
                         envs=[
                             gcp.cloudrunv2.JobTemplateTemplateContainerEnvArgs(
                                 name="BACKUP_URL", value=backup_url

@@ -115,7 +115,8 @@ def edge(
         f"{name}-tls",
         project=args.project,
         managed=gcp.compute.ManagedSslCertificateManagedArgs(domains=[domain]),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=apis, delete_before_replace=True),
+        # replaced create-first (the name is generated): the proxy keeps the old one meanwhile
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=apis),
     )
     tls_policy = gcp.compute.SSLPolicy(
         f"{name}-tls", project=args.project, profile="MODERN", min_tls_version="TLS_1_2", opts=child

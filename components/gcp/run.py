@@ -14,7 +14,8 @@ from components.gcp.data import DataTier
 from components.gcp.network import Network
 from components.gcp.secrets import ServerSecrets, grant_access
 
-CLOUD_RUN_CPUS = (1, 2, 4, 6, 8)
+# Cloud Run's CPU steps, each with the memory range (MiB) it allows.
+CLOUD_RUN_MEMORY = {1: (512, 4096), 2: (512, 8192), 4: (2048, 16384), 6: (4096, 24576), 8: (4096, 32768)}
 REQUEST_TIMEOUT = "3600s"  # streamed responses and subscriptions may stay open this long
 
 
@@ -25,10 +26,15 @@ class CloudRun:
 
 
 def cloud_run_size(cpu_units: int, memory_mib: int) -> tuple[str, str]:
-    """Config CPU units (1024 = 1 vCPU) and MiB to Cloud Run's steps: whole vCPUs from a fixed set,
-    at least 512 MiB, and the memory each CPU count requires at minimum."""
-    vcpus = next(c for c in CLOUD_RUN_CPUS if c >= max(1, math.ceil(cpu_units / 1024)))
-    return str(vcpus), f"{max(512, memory_mib)}Mi"
+    """Config CPU units (1024 = 1 vCPU) and MiB to Cloud Run's steps: the fewest whole vCPUs from
+    its set that cover both the units asked for and the memory (more memory needs more CPUs), then
+    at least the memory those CPUs require. Config caps both at Cloud Run's maxima."""
+    vcpus = next(
+        cpus
+        for cpus, (_, most) in CLOUD_RUN_MEMORY.items()
+        if cpus >= math.ceil(cpu_units / 1024) and memory_mib <= most
+    )
+    return str(vcpus), f"{max(CLOUD_RUN_MEMORY[vcpus][0], memory_mib)}Mi"
 
 
 def cloud_run(

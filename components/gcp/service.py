@@ -45,7 +45,18 @@ class CloudRunMcpService(pulumi.ComponentResource):
         secrets = server_secrets(name, google, values, data, apis, self)
         run = cloud_run(name, args, google, image.ref, net, data, secrets, apis, self)
         front = edge(name, args.domain, google, run, apis, self)
-        stored = backups(name, args.backup, google, image.ref, net, secrets, args.production, apis, self)
+        stored = backups(
+            name,
+            args.backup,
+            google,
+            image.ref,
+            net,
+            secrets,
+            args.postgres.storage_gb,
+            args.production,
+            apis,
+            self,
+        )
         alerts(name, args, google, run, data, apis, self)
 
         self.url = pulumi.Output.from_input(f"https://{args.domain}")

@@ -15,7 +15,7 @@ from components.k8s.data import data_tier
 from components.k8s.ingress import ingress
 from components.k8s.monitoring import monitoring
 from components.k8s.policies import network_policies
-from components.secret_values import secret_values
+from components.secret_values import redis_auth_token, secret_values
 
 
 class KubernetesMcpService(pulumi.ComponentResource):
@@ -44,7 +44,7 @@ class KubernetesMcpService(pulumi.ComponentResource):
             args.postgres,
             args.redis,
             values.postgres_password,
-            values.redis_auth_token,
+            redis_auth_token(name, args.secrets, self),
             namespace,
             self,
         )

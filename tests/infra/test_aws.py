@@ -134,6 +134,8 @@ def test_https_only_on_a_modern_policy_with_a_dns_validated_certificate(
 ) -> None:
     run = runs[stack]
     certificate = run.one("aws:acm/certificate:Certificate")
+    # deleting first would fail while the listener holds it: replace create-first
+    assert certificate.delete_before_replace is False
     assert (certificate.inputs["domainName"], certificate.inputs["validationMethod"]) == (
         {"dev": "mcp-dev.example.com", "prod": "mcp.example.com"}[stack],
         "DNS",
@@ -248,6 +250,8 @@ def test_service_is_private_rolls_back_and_autoscales_within_bounds(
     assert inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     assert inputs["deploymentMinimumHealthyPercent"] == 100
     assert service.ignore_changes == ("desiredCount",)
+    # ECS rejects a target group that no listener rule forwards to yet
+    assert run.one("aws:lb/listenerRule:ListenerRule").urn in service.dependencies
     target = run.one("aws:appautoscaling/target:Target").inputs
     assert (target["minCapacity"], target["maxCapacity"]) == (low, high)
     metrics = {
@@ -430,6 +434,18 @@ def test_alarms_cover_the_service_and_its_data_and_notify_the_topic(
     assert set(alarms) == expected
     assert all(a.inputs["alarmActions"] == [topic.state["arn"]] for a in alarms.values())
     assert alarms["latency-p99"].inputs["extendedStatistic"] == "p99"
+    # an outage shows as the ALB's own 5xx (no healthy task), not the target's: count both
+    counted = {q["metric"]["metricName"] for q in alarms["5xx-rate"].inputs["metricQueries"] if "metric" in q}
+    assert counted == {"HTTPCode_Target_5XX_Count", "HTTPCode_ELB_5XX_Count", "RequestCount"}
+    # a customer-managed key CloudWatch may use: with alias/aws/sns alarms never get delivered
+    key = run.one("aws:kms/key:Key")
+    assert topic.inputs["kmsMasterKeyId"] == key.state["arn"]
+    assert key.inputs["enableKeyRotation"] is True
+    statements = {s["Sid"]: s for s in json.loads(key.inputs["policy"])["Statement"]}
+    publisher = statements["CloudWatchPublishesAlarms"]
+    assert publisher["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert publisher["Action"] == ["kms:Decrypt", "kms:GenerateDataKey*"]
+    assert statements["AccountAdministersTheKey"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
     subscriptions = run.of_type("aws:sns/topicSubscription:TopicSubscription")
     if stack == "prod":
         assert [(s.inputs["protocol"], s.inputs["endpoint"]) for s in subscriptions] == [

@@ -206,6 +206,25 @@ def test_fargate_and_cloudwatch_rules_apply_only_to_aws() -> None:
     assert "with serviceCpu 512, Fargate takes 1024 to 4096 MiB in steps of 1024" in str(caught.value)
 
 
+def test_cloud_run_rules_apply_only_to_gcp() -> None:
+    base = {
+        **REQUIRED,
+        "serviceCpu": "16384",
+        "serviceMemory": "65536",
+        "redisAuthToken": "Fine-Token-For-Test-0123",
+    }
+    config = parse_stack_config({**base, "target": "kubernetes"}, secret={"redisAuthToken"})
+    assert (config.service_cpu, config.service_memory) == (16384, 65536)
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config({**base, "target": "gcp-cloudrun"}, secret={"redisAuthToken"})
+    assert lines_of(caught.value) == [
+        "  mcp-deploy:redisAuthToken: got [secret]; "
+        "allowed: unset for gcp-cloudrun: Memorystore generates its own AUTH string",
+        "  mcp-deploy:serviceCpu: got 16384; allowed: at most 8192 (8 vCPUs, Cloud Run's largest)",
+        "  mcp-deploy:serviceMemory: got 65536; allowed: at most 32768 MiB (32 GiB, Cloud Run's largest)",
+    ]
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_committed_stack_files_are_valid(stack: str) -> None:
     run: ProgramRun = run_program(stack)

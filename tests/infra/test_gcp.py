@@ -163,7 +163,9 @@ def test_https_load_balancer_with_managed_certificate_redirect_and_armor(
     neg = run.one("gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup").inputs
     assert neg["networkEndpointType"] == "SERVERLESS"
     assert neg["cloudRun"]["service"] == server(run)["name"]
-    certificate = run.one("gcp:compute/managedSslCertificate:ManagedSslCertificate").inputs
+    managed = run.one("gcp:compute/managedSslCertificate:ManagedSslCertificate")
+    assert managed.delete_before_replace is False  # the proxy holds it; replace create-first
+    certificate = managed.inputs
     assert certificate["managed"]["domains"] == [DOMAIN[stack]]
     policy = run.one("gcp:compute/sSLPolicy:SSLPolicy").inputs
     assert (policy["profile"], policy["minTlsVersion"]) == ("MODERN", "TLS_1_2")
@@ -215,6 +217,10 @@ def test_backups_go_to_a_locked_bucket_on_schedule_with_create_only_rights(
     }
     assert jobs["mcp-backup"]["args"] == ["backup"]
     assert jobs["mcp-restore"]["args"] == ["restore", "latest"]
+    # the job's disk is its memory: sized from postgresStorageGb (dev 20 GB, prod 100 GB)
+    limits = {"dev": {"cpu": "2", "memory": "8Gi"}, "prod": {"cpu": "8", "memory": "32Gi"}}[stack]
+    assert jobs["mcp-backup"]["resources"]["limits"] == limits
+    assert jobs["mcp-restore"]["resources"]["limits"] == limits
     trigger = run.one("gcp:cloudscheduler/job:Job").inputs
     assert (trigger["schedule"], trigger["timeZone"]) == (schedule, "Etc/UTC")
     assert trigger["httpTarget"]["uri"].endswith("/jobs/mcp-backup:run")
@@ -270,6 +276,10 @@ def test_missing_provider_settings_stop_before_any_resource() -> None:
         (512, 256, ("1", "512Mi")),
         (2048, 4096, ("2", "4096Mi")),
         (3000, 8192, ("4", "8192Mi")),
+        (1024, 6144, ("2", "6144Mi")),  # over 4 GiB needs 2 CPUs
+        (4096, 1024, ("4", "2048Mi")),  # 4 CPUs need at least 2 GiB
+        (1024, 20480, ("6", "20480Mi")),  # over 16 GiB needs 6
+        (8192, 32768, ("8", "32768Mi")),
     ],
 )
 def test_config_sizes_map_to_cloud_run_steps(units: int, mib: int, expected: tuple[str, str]) -> None:
