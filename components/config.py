@@ -549,7 +549,9 @@ def parse_stack_config(values: dict[str, str], secret: set[str]) -> StackConfig:
     except ValidationError as caught:
         config, error = None, caught
     if config is None or plaintext_secrets:
-        problems = problems_from_validation(error, StackConfig, secret_keys(), plaintext_secrets)
+        # Mask what our schema calls secret and anything the user stored as one.
+        masked = secret_keys() | frozenset(secret)
+        problems = problems_from_validation(error, StackConfig, masked, plaintext_secrets)
         raise ConfigError(NAMESPACE, problems)
     return config
 

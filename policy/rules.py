@@ -87,6 +87,8 @@ def no_public_buckets(resource: Resource, production: bool) -> list[str]:
             if str(props.get("acl", "")).startswith("public")
             else []
         )
+    if resource.type == "aws:s3/bucketPolicy:BucketPolicy":
+        return [f"bucket policy statement {sid} allows anyone" for sid in _public_allows(props.get("policy"))]
     if resource.type == "gcp:storage/bucket:Bucket":
         return (
             []
@@ -101,6 +103,28 @@ def no_public_buckets(resource: Resource, production: bool) -> list[str]:
         public = sorted(m for m in members if m in PUBLIC_MEMBERS)
         return [f"grants {props.get('role')} to {', '.join(public)}"] if public else []
     return []
+
+
+def _public_allows(policy: Any) -> list[str]:
+    """Sids (or positions) of statements that Allow the anonymous principal without a condition.
+    A policy still unknown at preview is a string or absent; only what can be read is judged."""
+    if isinstance(policy, str):
+        try:
+            policy = json.loads(policy)
+        except ValueError:
+            return []
+    if not isinstance(policy, Mapping):
+        return []
+    statements = policy.get("Statement") or []
+    if isinstance(statements, Mapping):
+        statements = [statements]
+    public = []
+    for index, statement in enumerate(statements):
+        principal = statement.get("Principal")
+        anyone = principal == "*" or (isinstance(principal, Mapping) and principal.get("AWS") in ("*", ["*"]))
+        if statement.get("Effect") == "Allow" and anyone and not statement.get("Condition"):
+            public.append(str(statement.get("Sid") or f"#{index}"))
+    return public
 
 
 def encryption_at_rest(resource: Resource, production: bool) -> list[str]:

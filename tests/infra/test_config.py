@@ -181,6 +181,15 @@ def test_invalid_secret_values_are_reported_without_their_value() -> None:
     assert "mcp-deploy:requestStateKey: got [secret]; allowed: at least 32 characters" in str(caught.value)
 
 
+def test_any_key_stored_as_a_secret_is_masked_in_errors() -> None:
+    # a user may keep a non-secret key encrypted; a typo in it must not be echoed either
+    values = {**REQUIRED, "target": "kubernetes", "authIssuer": "not-a-url-but-private"}
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(values, secret={"authIssuer"})
+    assert "not-a-url-but-private" not in str(caught.value)
+    assert "mcp-deploy:authIssuer: got [secret];" in str(caught.value)
+
+
 def test_production_rules_check_defaults_too() -> None:
     values = {**REQUIRED, "environment": "production", "target": "kubernetes"}
     with pytest.raises(ConfigError) as caught:

@@ -62,6 +62,29 @@ BAD: dict[str, list[tuple[Resource, bool]]] = {
             False,
         ),
         (Resource("aws:s3/bucket:Bucket", "b", {"acl": "public-read"}), False),
+        (
+            Resource(
+                "aws:s3/bucketPolicy:BucketPolicy",
+                "b",
+                {
+                    "policy": json.dumps(
+                        {
+                            "Version": "2012-10-17",
+                            "Statement": [
+                                {
+                                    "Sid": "Everyone",
+                                    "Effect": "Allow",
+                                    "Principal": {"AWS": "*"},
+                                    "Action": "s3:GetObject",
+                                    "Resource": "arn:aws:s3:::b/*",
+                                }
+                            ],
+                        }
+                    )
+                },
+            ),
+            False,
+        ),
         (Resource("gcp:storage/bucket:Bucket", "b", {"publicAccessPrevention": "inherited"}), False),
         (
             Resource(
