@@ -563,29 +563,39 @@ PROVIDER_KEYS: dict[str, tuple[str, ...]] = {"gcp-cloudrun": ("gcp:project", "gc
 def read_stack_config() -> StackConfig:
     """Read and validate this stack's `mcp-deploy:` config as the Pulumi engine handed it over."""
     values, secret = _namespace_values()
-    return parse_stack_config(values, secret)
+    try:
+        return parse_stack_config(values, secret)
+    except ConfigError as error:
+        # One message for everything: add the target's missing provider keys, if the target
+        # itself was readable.
+        target = values.get("target", "")
+        missing = _missing_provider_keys(target, _provider_values(target))
+        if not missing:
+            raise
+        raise ConfigError(NAMESPACE, [*error.problems, *missing]) from None
 
 
 def read_provider_settings(target: Target) -> dict[str, str]:
     """The provider keys `target` needs (e.g. gcp:project), or one ConfigError naming the missing."""
+    found = _provider_values(target)
+    missing = _missing_provider_keys(target, found)
+    if missing:
+        raise ConfigError(NAMESPACE, missing)
+    return found
+
+
+def _provider_values(target: str) -> dict[str, str]:
     from pulumi.runtime import config as runtime_config
 
-    wanted = PROVIDER_KEYS.get(target, ())
-    found = {key: str(runtime_config.get_config(key) or "") for key in wanted}
-    missing = [key for key, value in found.items() if not value]
-    if missing:
-        raise ConfigError(
-            NAMESPACE,
-            [
-                ConfigProblem(
-                    key,
-                    "nothing",
-                    f"required by target {target}: pulumi config set {key} ...",
-                )
-                for key in missing
-            ],
-        )
-    return found
+    return {key: str(runtime_config.get_config(key) or "") for key in PROVIDER_KEYS.get(target, ())}
+
+
+def _missing_provider_keys(target: str, found: dict[str, str]) -> list[ConfigProblem]:
+    return [
+        ConfigProblem(key, "nothing", f"required by target {target}: pulumi config set {key} ...")
+        for key, value in found.items()
+        if not value
+    ]
 
 
 def secret_output(value: SecretStr | None) -> pulumi.Output[str] | None:

@@ -269,6 +269,15 @@ def test_missing_provider_settings_stop_before_any_resource() -> None:
     assert run.resources == []
 
 
+def test_provider_settings_and_stack_config_problems_come_in_one_message() -> None:
+    run = run_program("dev", "gcp-cloudrun", overrides={"gcp:project": "", "minReplicas": "-1"})
+    assert [line.split(": got")[0].strip() for line in str(run.error).splitlines()[1:]] == [
+        "gcp:project",
+        "mcp-deploy:minReplicas",
+    ]
+    assert run.resources == []
+
+
 @pytest.mark.parametrize(
     ("units", "mib", "expected"),
     [
