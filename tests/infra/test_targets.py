@@ -40,3 +40,6 @@ def test_a_built_target_exports_the_whole_contract(stack: str, target: Target) -
     assert run.error is None, run.error
     assert set(OUTPUT_NAMES) <= set(run.outputs)
     assert run.outputs["mcp_endpoint"].endswith("/mcp")
+    empty = {name for name in OUTPUT_NAMES if run.outputs[name] in ("", None)}
+    # only a kubernetes stack without k8sBackupUrl (dev) has no bucket to name
+    assert empty == ({"backup_bucket"} if (stack, target) == ("dev", "kubernetes") else set())
