@@ -143,18 +143,17 @@ def _redis(
         string_data={"REDIS_PASSWORD": pulumi.Output.secret(password)},
         opts=inside,
     )
-    password_env = k8s.core.v1.EnvVarArgs(
-        name="REDIS_PASSWORD",
-        value_from=k8s.core.v1.EnvVarSourceArgs(
-            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key="REDIS_PASSWORD")
-        ),
-    )
-    cli_auth_env = k8s.core.v1.EnvVarArgs(
-        name="REDISCLI_AUTH",
-        value_from=k8s.core.v1.EnvVarSourceArgs(
-            secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key="REDIS_PASSWORD")
-        ),
-    )
+
+    def password_as(env_name: str) -> k8s.core.v1.EnvVarArgs:
+        return k8s.core.v1.EnvVarArgs(
+            name=env_name,
+            value_from=k8s.core.v1.EnvVarSourceArgs(
+                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
+                    name=secret.metadata.name, key="REDIS_PASSWORD"
+                )
+            ),
+        )
+
     ping = k8s.core.v1.ProbeArgs(
         exec_=k8s.core.v1.ExecActionArgs(
             # REDISCLI_AUTH keeps the password out of the probe's argv
@@ -198,7 +197,8 @@ def _redis(
                                 "exec redis-server /tmp/redis.conf --appendonly yes "
                                 f"--maxmemory-policy allkeys-lru --port {REDIS_PORT} --dir /data",
                             ],
-                            env=[password_env, cli_auth_env],
+                            # REDIS_PASSWORD for the server's config line, REDISCLI_AUTH for the probe
+                            env=[password_as("REDIS_PASSWORD"), password_as("REDISCLI_AUTH")],
                             ports=[k8s.core.v1.ContainerPortArgs(name="redis", container_port=REDIS_PORT)],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests={"cpu": "100m", "memory": memory},
