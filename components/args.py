@@ -132,6 +132,22 @@ class McpServiceArgs:
     def mcp_url(self) -> str:
         return f"https://{self.domain}/mcp"
 
+    def server_settings(self) -> dict[str, str]:
+        """The server's plain (non-secret) environment, the same on every target; a target adds
+        only what its platform needs (e.g. MCP_HOST where the image default is not used)."""
+        settings = {
+            "MCP_PUBLIC_URL": self.mcp_url,
+            "AUTH_ISSUER": self.auth.issuer,
+            "AUTH_AUDIENCE": self.auth.audience,
+            "AUTH_READ_SCOPE": self.auth.read_scope,
+            "AUTH_WRITE_SCOPE": self.auth.write_scope,
+            "DRAIN_SECONDS": str(DRAIN_SECONDS),
+            "DB_POOL_MAX": "10",
+        }
+        if self.auth.tenant_claim is not None:
+            settings["AUTH_TENANT_CLAIM"] = self.auth.tenant_claim
+        return settings
+
 
 # The server's own drain bound (DRAIN_SECONDS); load balancers wait a little longer.
 DRAIN_SECONDS = 20

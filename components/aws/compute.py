@@ -128,17 +128,7 @@ def compute(
             },
         ]
     execution_role = service_role(f"{name}-execution", "ecs-tasks.amazonaws.com", statements, parent)
-    environment: dict[str, pulumi.Input[str]] = {
-        "MCP_PUBLIC_URL": args.mcp_url,
-        "AUTH_ISSUER": args.auth.issuer,
-        "AUTH_AUDIENCE": args.auth.audience,
-        "AUTH_READ_SCOPE": args.auth.read_scope,
-        "AUTH_WRITE_SCOPE": args.auth.write_scope,
-        "DRAIN_SECONDS": str(DRAIN_SECONDS),
-        "DB_POOL_MAX": "10",
-    }
-    if args.auth.tenant_claim is not None:
-        environment["AUTH_TENANT_CLAIM"] = args.auth.tenant_claim
+    environment: dict[str, pulumi.Input[str]] = {**args.server_settings()}
     task = aws.ecs.TaskDefinition(
         f"{name}-server",
         family=f"{name}-server",

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_gcp as gcp
 
-from components.args import DRAIN_SECONDS, SERVER_PORT, GcpArgs, McpServiceArgs
+from components.args import SERVER_PORT, GcpArgs, McpServiceArgs
 from components.gcp.data import DataTier
 from components.gcp.network import Network
 from components.gcp.secrets import ServerSecrets, grant_access
@@ -63,18 +63,7 @@ def cloud_run(
     ):
         grant_access(f"{name}-server-reads-{label}", secret, member, parent)
     cpu, memory = cloud_run_size(args.service.cpu, args.service.memory_mib)
-    plain = {
-        "MCP_HOST": "0.0.0.0",
-        "MCP_PUBLIC_URL": args.mcp_url,
-        "AUTH_ISSUER": args.auth.issuer,
-        "AUTH_AUDIENCE": args.auth.audience,
-        "AUTH_READ_SCOPE": args.auth.read_scope,
-        "AUTH_WRITE_SCOPE": args.auth.write_scope,
-        "DRAIN_SECONDS": str(DRAIN_SECONDS),
-        "DB_POOL_MAX": "10",
-    }
-    if args.auth.tenant_claim is not None:
-        plain["AUTH_TENANT_CLAIM"] = args.auth.tenant_claim
+    plain = {"MCP_HOST": "0.0.0.0", **args.server_settings()}
     envs: list[gcp.cloudrunv2.ServiceTemplateContainerEnvArgs] = [
         gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(name=key, value=value)
         for key, value in sorted(plain.items())

@@ -99,19 +99,7 @@ def server(
         automount_service_account_token=False,
         opts=inside,
     )
-    settings = {
-        "MCP_HOST": "0.0.0.0",
-        "MCP_PORT": str(SERVER_PORT),
-        "MCP_PUBLIC_URL": args.mcp_url,
-        "AUTH_ISSUER": args.auth.issuer,
-        "AUTH_AUDIENCE": args.auth.audience,
-        "AUTH_READ_SCOPE": args.auth.read_scope,
-        "AUTH_WRITE_SCOPE": args.auth.write_scope,
-        "DRAIN_SECONDS": str(DRAIN_SECONDS),
-        "DB_POOL_MAX": "10",
-    }
-    if args.auth.tenant_claim is not None:
-        settings["AUTH_TENANT_CLAIM"] = args.auth.tenant_claim
+    settings = {"MCP_HOST": "0.0.0.0", "MCP_PORT": str(SERVER_PORT), **args.server_settings()}
     config_map = k8s.core.v1.ConfigMap(
         f"{name}-server", metadata=metadata(SERVER, ns, SERVER), data=settings, opts=inside
     )
