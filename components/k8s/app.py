@@ -24,12 +24,12 @@ class Server:
     secret: k8s.core.v1.Secret
 
 
-def pod_security() -> k8s.core.v1.PodSecurityContextArgs:
+def pod_security(user: int = SERVER_USER) -> k8s.core.v1.PodSecurityContextArgs:
     return k8s.core.v1.PodSecurityContextArgs(
         run_as_non_root=True,
-        run_as_user=SERVER_USER,
-        run_as_group=SERVER_USER,
-        fs_group=SERVER_USER,
+        run_as_user=user,
+        run_as_group=user,
+        fs_group=user,
         seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
     )
 
@@ -57,12 +57,15 @@ def scratch_tmp(disk_size: str | None = None) -> tuple[k8s.core.v1.VolumeArgs, k
     )
 
 
-def secret_env(secret: k8s.core.v1.Secret, names: list[str]) -> list[k8s.core.v1.EnvVarArgs]:
+def secret_env(
+    secret: k8s.core.v1.Secret, names: list[str], key: str | None = None
+) -> list[k8s.core.v1.EnvVarArgs]:
+    """Env vars from `secret`, each from the key of its own name, or all from `key`."""
     return [
         k8s.core.v1.EnvVarArgs(
             name=name,
             value_from=k8s.core.v1.EnvVarSourceArgs(
-                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=name)
+                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(name=secret.metadata.name, key=key or name)
             ),
         )
         for name in names

@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components.args import K8sArgs, PostgresArgs, RedisArgs, Size
 from components.image import pinned
-from components.k8s.app import container_security, scratch_tmp
+from components.k8s.app import container_security, pod_security, scratch_tmp, secret_env
 from components.k8s.meta import labels, metadata, selector
 
 POSTGRES = "mcp-postgres"
@@ -40,9 +40,17 @@ REDIS_MEMORY: dict[Size, str] = {"small": "256Mi", "medium": "1Gi", "large": "4G
 class DataTier:
     database_url: pulumi.Output[str]
     redis_url: pulumi.Output[str]
-    in_cluster: bool  # False: external URLs, nothing deployed here
-    postgres_name: str
-    redis_name: str
+    # Each independently: False means a managed service by URL, nothing deployed here for it.
+    postgres_in_cluster: bool
+    redis_in_cluster: bool
+
+    @property
+    def postgres_name(self) -> str:
+        return POSTGRES if self.postgres_in_cluster else "external"
+
+    @property
+    def redis_name(self) -> str:
+        return REDIS if self.redis_in_cluster else "external"
 
 
 def data_tier(
@@ -55,11 +63,14 @@ def data_tier(
     namespace: k8s.core.v1.Namespace,
     parent: pulumi.Resource,
 ) -> DataTier:
-    if args.external_postgres_url is not None and args.external_redis_url is not None:
-        return DataTier(args.external_postgres_url, args.external_redis_url, False, "external", "external")
     database_url = args.external_postgres_url or _postgres(name, args, postgres, password, namespace, parent)
     redis_url = args.external_redis_url or _redis(name, args, redis, redis_password, namespace, parent)
-    return DataTier(database_url, redis_url, True, POSTGRES, REDIS)
+    return DataTier(
+        database_url,
+        redis_url,
+        postgres_in_cluster=args.external_postgres_url is None,
+        redis_in_cluster=args.external_redis_url is None,
+    )
 
 
 def _postgres(
@@ -144,16 +155,6 @@ def _redis(
         opts=inside,
     )
 
-    def password_as(env_name: str) -> k8s.core.v1.EnvVarArgs:
-        return k8s.core.v1.EnvVarArgs(
-            name=env_name,
-            value_from=k8s.core.v1.EnvVarSourceArgs(
-                secret_key_ref=k8s.core.v1.SecretKeySelectorArgs(
-                    name=secret.metadata.name, key="REDIS_PASSWORD"
-                )
-            ),
-        )
-
     ping = k8s.core.v1.ProbeArgs(
         exec_=k8s.core.v1.ExecActionArgs(
             # REDISCLI_AUTH keeps the password out of the probe's argv
@@ -176,13 +177,7 @@ def _redis(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels=labels(REDIS)),
                 spec=k8s.core.v1.PodSpecArgs(
                     automount_service_account_token=False,
-                    security_context=k8s.core.v1.PodSecurityContextArgs(
-                        run_as_non_root=True,
-                        run_as_user=REDIS_USER,
-                        run_as_group=REDIS_USER,
-                        fs_group=REDIS_USER,
-                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
-                    ),
+                    security_context=pod_security(REDIS_USER),
                     containers=[
                         k8s.core.v1.ContainerArgs(
                             name="redis",
@@ -198,7 +193,7 @@ def _redis(
                                 f"--maxmemory-policy allkeys-lru --port {REDIS_PORT} --dir /data",
                             ],
                             # REDIS_PASSWORD for the server's config line, REDISCLI_AUTH for the probe
-                            env=[password_as("REDIS_PASSWORD"), password_as("REDISCLI_AUTH")],
+                            env=secret_env(secret, ["REDIS_PASSWORD", "REDISCLI_AUTH"], key="REDIS_PASSWORD"),
                             ports=[k8s.core.v1.ContainerPortArgs(name="redis", container_port=REDIS_PORT)],
                             resources=k8s.core.v1.ResourceRequirementsArgs(
                                 requests={"cpu": "100m", "memory": memory},

@@ -15,7 +15,7 @@ import pulumi_kubernetes as k8s
 
 from components.args import SERVER_PORT, K8sArgs
 from components.k8s.app import SERVER
-from components.k8s.data import POSTGRES, POSTGRES_POD_LABELS, REDIS, REDIS_PORT
+from components.k8s.data import POSTGRES, POSTGRES_POD_LABELS, REDIS, REDIS_PORT, DataTier
 from components.k8s.meta import metadata, selector
 
 BACKUP = "mcp-backup"
@@ -71,7 +71,7 @@ def _credential_endpoints() -> list[k8s.networking.v1.NetworkPolicyEgressRuleArg
 
 
 def network_policies(
-    name: str, args: K8sArgs, in_cluster_data: bool, namespace: k8s.core.v1.Namespace, parent: pulumi.Resource
+    name: str, args: K8sArgs, data: DataTier, namespace: k8s.core.v1.Namespace, parent: pulumi.Resource
 ) -> list[k8s.networking.v1.NetworkPolicy]:
     ns = args.namespace
     inside = pulumi.ResourceOptions(parent=parent, depends_on=[namespace])
@@ -102,26 +102,17 @@ def network_policies(
         )
 
     scrapers = [_namespace(MONITORING_NAMESPACE)] if args.prometheus_operator else []
-    # Out-of-cluster data is reached over TLS on its own port; allow it by port to private ranges.
-    data_out = (
-        [
-            egress_rule(to=[_pods(REDIS)], ports=[Port(protocol="TCP", port=REDIS_PORT)]),
-            egress_rule(to=[_pods(POSTGRES)], ports=[Port(protocol="TCP", port=5432)]),
-        ]
-        if in_cluster_data
-        else [
-            egress_rule(
-                ports=[
-                    Port(protocol="TCP", port=5432),
-                    Port(protocol="TCP", port=REDIS_PORT),
-                    Port(protocol="TCP", port=6378),
-                ]
-            )
-        ]
+    # In-cluster data: its pods only. A managed service is reached by port, its address being
+    # known only at run time (Redis: 6379, or 6378/6380 where the provider serves TLS there).
+    redis_out = (
+        egress_rule(to=[_pods(REDIS)], ports=[Port(protocol="TCP", port=REDIS_PORT)])
+        if data.redis_in_cluster
+        else egress_rule(ports=[Port(protocol="TCP", port=port) for port in (REDIS_PORT, 6378, 6380)])
     )
-    # The backup job needs only Postgres (in-cluster: its pods; external: port 5432 out).
-    backup_data_out = (
-        data_out[1:] if in_cluster_data else [egress_rule(ports=[Port(protocol="TCP", port=5432)])]
+    postgres_out = (
+        egress_rule(to=[_pods(POSTGRES)], ports=[Port(protocol="TCP", port=5432)])
+        if data.postgres_in_cluster
+        else egress_rule(ports=[Port(protocol="TCP", port=5432)])
     )
     # Only the backup job calls a cloud API; with no Secret it authenticates by its identity.
     credentials_out = _credential_endpoints() if args.backup_secret is None else []
@@ -136,9 +127,9 @@ def network_policies(
                     ports=[Port(protocol="TCP", port=SERVER_PORT)],
                 )
             ],
-            [_dns(), *data_out, _public_https()],
+            [_dns(), redis_out, postgres_out, _public_https()],
         ),
-        policy("backup", BACKUP, [], [_dns(), *backup_data_out, _public_https(), *credentials_out]),
+        policy("backup", BACKUP, [], [_dns(), postgres_out, _public_https(), *credentials_out]),
     ]
     if args.tls_secret is None:
         # cert-manager answers HTTP-01 challenges from a solver pod in this namespace; the
@@ -160,14 +151,17 @@ def network_policies(
                 opts=inside,
             )
         )
-    if in_cluster_data:
-        policies += [
+    if data.redis_in_cluster:
+        policies.append(
             policy(
                 "redis",
                 REDIS,
                 [ingress_rule(from_=[_pods(SERVER)], ports=[Port(protocol="TCP", port=REDIS_PORT)])],
                 [_dns()],
-            ),
+            )
+        )
+    if data.postgres_in_cluster:
+        policies.append(
             # CloudNativePG: clients, the operator (status on 8000), and the instances with each other.
             policy(
                 "postgres",
@@ -184,6 +178,6 @@ def network_policies(
                     egress_rule(to=[_pods(POSTGRES)]),
                     egress_rule(ports=[Port(protocol="TCP", port=443), Port(protocol="TCP", port=6443)]),
                 ],
-            ),
-        ]
+            )
+        )
     return policies

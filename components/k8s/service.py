@@ -59,7 +59,7 @@ class KubernetesMcpService(pulumi.ComponentResource):
             self,
         )
         ingress(name, args.domain, cluster, app, self)
-        network_policies(name, cluster, data.in_cluster, namespace, self)
+        network_policies(name, cluster, data, namespace, self)
         backup_job(name, cluster, args.backup, args.postgres.storage_gb, image.ref, app, self)
         monitoring(name, args, cluster, app, self)
 

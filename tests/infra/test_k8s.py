@@ -282,6 +282,46 @@ def test_external_data_means_nothing_in_cluster() -> None:
     assert names == {"mcp-default-deny", "mcp-server", "mcp-backup", "mcp-acme-solver"}
 
 
+def _egress(run: ProgramRun, policy_name: str) -> list[dict[str, Any]]:
+    [spec] = [
+        p.inputs["spec"] for p in of_kind(run, "NetworkPolicy") if p.inputs["metadata"]["name"] == policy_name
+    ]
+    return spec["egress"]
+
+
+def test_managed_postgres_with_redis_in_cluster() -> None:
+    run = run_program(
+        "dev",
+        "kubernetes",
+        secret_overrides={
+            "externalPostgresUrl": "postgresql://app:s3cret-for-test@db.managed.example:5432/mcp?sslmode=require"
+        },
+    )
+    assert run.error is None, run.error
+    assert of_kind(run, "Cluster") == []
+    assert len(of_kind(run, "StatefulSet")) == 1  # Redis still runs here
+    assert run.outputs["database"] == "mcp/external"
+    assert run.outputs["cache"] == "mcp/mcp-redis"
+    names = {p.inputs["metadata"]["name"] for p in of_kind(run, "NetworkPolicy")}
+    assert "mcp-redis" in names
+    assert "mcp-postgres" not in names  # no pods of that name exist
+    # both the server and the backup job reach the managed database by port, not pod selector
+    managed_postgres = {"ports": [{"protocol": "TCP", "port": 5432}]}
+    assert managed_postgres in _egress(run, "mcp-server")
+    assert managed_postgres in _egress(run, "mcp-backup")
+
+
+def test_managed_redis_may_serve_tls_on_its_provider_port() -> None:
+    run = run_program(
+        "dev",
+        "kubernetes",
+        secret_overrides={"externalRedisUrl": "rediss://:s3cret-for-test@cache.managed.example:6380/0"},
+    )
+    assert run.error is None, run.error
+    ports = [{p["port"] for p in rule["ports"]} for rule in _egress(run, "mcp-server") if "to" not in rule]
+    assert {6379, 6378, 6380} in ports
+
+
 def test_external_urls_must_be_secrets_and_only_for_kubernetes() -> None:
     plain = run_program("dev", "kubernetes", overrides={"externalRedisUrl": "redis://cache:6379/0"})
     assert "externalRedisUrl: got [secret] stored as plain text" in str(plain.error)
@@ -338,13 +378,11 @@ def test_backup_credentials_come_from_a_secret_or_workload_identity() -> None:
 
 
 def _metadata_endpoints(run: ProgramRun) -> list[str]:
-    [backup] = [
-        p.inputs["spec"]
-        for p in of_kind(run, "NetworkPolicy")
-        if p.inputs["metadata"]["name"] == "mcp-backup"
-    ]
     blocks = [
-        peer["ipBlock"] for rule in backup["egress"] for peer in rule.get("to", []) if "ipBlock" in peer
+        peer["ipBlock"]
+        for rule in _egress(run, "mcp-backup")
+        for peer in rule.get("to", [])
+        if "ipBlock" in peer
     ]
     return [block["cidr"] for block in blocks if block["cidr"].startswith("169.254.")]
 
