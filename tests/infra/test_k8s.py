@@ -178,7 +178,8 @@ def test_an_existing_tls_secret_replaces_cert_manager() -> None:
     assert of_kind(run, "Certificate") == []
     assert one(run, "Ingress")["spec"]["tls"][0]["secretName"] == "wildcard-example-com"
     names = {p.inputs["metadata"]["name"] for p in of_kind(run, "NetworkPolicy")}
-    assert "mcp-acme-solver" not in names  # no challenges to answer
+    # no challenges to answer: every policy but the solver's
+    assert names == {"mcp-default-deny", "mcp-server", "mcp-backup", "mcp-redis", "mcp-postgres"}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -233,6 +233,7 @@ BAD: dict[str, list[tuple[Resource, bool]]] = {
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.name)
 def test_every_rule_fires_on_what_it_forbids(rule: Any) -> None:
+    assert set(BAD) == {r.name for r in RULES}, "a bad case for a rule that no longer exists"
     cases = BAD[rule.name]
     assert cases, f"{rule.name} has no failing case"
     for resource, production in cases:
