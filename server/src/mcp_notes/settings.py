@@ -164,11 +164,6 @@ class Settings(BaseSettings):
         )
 
     @property
-    def local(self) -> bool:
-        """Bound to loopback only: the one case where auth may be off and no public URL set."""
-        return _is_loopback(self.host)
-
-    @property
     def auth_enabled(self) -> bool:
         return self.auth_issuer is not None
 

@@ -24,17 +24,17 @@ from pydantic import BaseModel, Field
 from mcp_notes.notes.model import (
     QUERY_MAX_CHARS,
     SEARCH_LIMIT_MAX,
+    TAGS_MAX,
     TITLE_MAX_CHARS,
+    VERSION_MAX,
     Note,
     NoteError,
     Owner,
     check_body,
-    check_limit,
     check_query,
     check_tag,
     check_tags,
     check_title,
-    check_version,
 )
 from mcp_notes.notes.store import NoteStore
 from mcp_notes.shared.search_cache import SearchCache
@@ -84,7 +84,7 @@ class DeleteOut(BaseModel):
 
 
 Title = Annotated[str, Field(min_length=1, max_length=TITLE_MAX_CHARS)]
-Tags = Annotated[list[str], Field(max_length=20, description="lowercase words: a-z, 0-9, - and _")]
+Tags = Annotated[list[str], Field(max_length=TAGS_MAX, description="lowercase words: a-z, 0-9, - and _")]
 
 
 def register(server: MCPServer[Any], deps: Deps) -> None:
@@ -132,7 +132,7 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
         title: Title | None = None,
         body: str | None = None,
         tags: Tags | None = None,
-        expected_version: Annotated[int | None, Field(ge=1, le=2**31 - 1)] = None,
+        expected_version: Annotated[int | None, Field(ge=1, le=VERSION_MAX)] = None,
     ) -> NoteOut:
         """Change a note's title, body or tags; fields left out stay as they are. Pass the
         version you read as `expected_version` to refuse the update if someone changed it since."""
@@ -144,7 +144,7 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
                 title=check_title(title) if title is not None else None,
                 body=check_body(body, deps.note_max_bytes) if body is not None else None,
                 tags=check_tags(tags) if tags is not None else None,
-                expected_version=check_version(expected_version),
+                expected_version=expected_version,
             )
         if note is None:
             raise ToolError(f"note {note_id} not found")
@@ -184,7 +184,7 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
         phrase in double quotes, exclude a word with -word. Page with `cursor`."""
         who = owner()
         with _fixable():
-            query, limit, tag = check_query(query), check_limit(limit), check_tag(tag)
+            query, tag = check_query(query), check_tag(tag)
             offset = _offset(cursor, query, tag, limit)
         params = {"query": query, "tag": tag, "limit": limit, "offset": offset}
         generation = await deps.cache.generation(who) if deps.cache is not None else 0

@@ -1,12 +1,9 @@
-"""Apply the pending migrations of one database; the runner is the same for both."""
+"""The migrations of both stores, read from the package's SQL files; each store applies them."""
 
 from __future__ import annotations
 
-import logging
 from importlib import resources
 from typing import NamedTuple
-
-log = logging.getLogger(__name__)
 
 # pg_advisory_lock key: replicas starting together queue here, so exactly one migrates.
 ADVISORY_LOCK_KEY = 0x6D63_706E_6F74_6573 & 0x7FFF_FFFF_FFFF_FFFF  # "mcpnotes"

@@ -97,8 +97,7 @@ def check_body(body: str, max_bytes: int) -> str:
 
 
 def check_tags(tags: list[str]) -> tuple[str, ...]:
-    if len(tags) > TAGS_MAX:
-        raise NoteError(f"at most {TAGS_MAX} tags")
+    # The count (TAGS_MAX) is bounded by the tool's argument schema, before this runs.
     bad = [tag for tag in tags if not TAG_PATTERN.match(tag)]
     if bad:
         raise NoteError(f"tags must match {TAG_PATTERN.pattern}; not {bad[:3]}")
@@ -111,20 +110,8 @@ def check_tag(tag: str | None) -> str | None:
     return tag
 
 
-def check_version(version: int | None) -> int | None:
-    if version is not None and not 1 <= version <= VERSION_MAX:
-        raise NoteError(f"expected_version must be 1 to {VERSION_MAX}")
-    return version
-
-
 def check_query(query: str) -> str:
     query = _no_nul("query", query).strip()
     if not query or len(query) > QUERY_MAX_CHARS:
         raise NoteError(f"query must be 1 to {QUERY_MAX_CHARS} characters")
     return query
-
-
-def check_limit(limit: int) -> int:
-    if not 1 <= limit <= SEARCH_LIMIT_MAX:
-        raise NoteError(f"limit must be 1 to {SEARCH_LIMIT_MAX}")
-    return limit
