@@ -22,7 +22,6 @@ PREFIX = "postgres"
 @dataclass(frozen=True)
 class Backups:
     bucket: aws.s3.Bucket
-    schedule: aws.scheduler.Schedule
     restore_command: pulumi.Output[str]
 
 
@@ -105,7 +104,7 @@ def backups(
         ],
         parent,
     )
-    schedule = aws.scheduler.Schedule(
+    aws.scheduler.Schedule(
         f"{name}-backup",
         description="pg_dump of the MCP database to S3",
         schedule_expression=eventbridge_cron(args.schedule),
@@ -131,7 +130,6 @@ def backups(
     restore_role = _restore_role(name, bucket, parent)
     return Backups(
         bucket=bucket,
-        schedule=schedule,
         restore_command=_restore_command(runtime, task, restore_role, net, groups),
     )
 

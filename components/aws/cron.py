@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import re
 
-DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
-
 
 class CronNotSupported(ValueError):
     pass

@@ -19,17 +19,14 @@ from components.args import AwsArgs
 @dataclass(frozen=True)
 class Network:
     vpc_id: pulumi.Output[str]
-    vpc_cidr: pulumi.Output[str]
     public_subnet_ids: list[pulumi.Output[str]]
     private_subnet_ids: list[pulumi.Output[str]]
 
 
 def network(name: str, args: AwsArgs, parent: pulumi.Resource) -> Network:
     if args.vpc_id is not None:
-        existing = aws.ec2.get_vpc_output(id=args.vpc_id, opts=pulumi.InvokeOptions(parent=parent))
         return Network(
             vpc_id=pulumi.Output.from_input(args.vpc_id),
-            vpc_cidr=existing.cidr_block,
             public_subnet_ids=[pulumi.Output.from_input(s) for s in args.public_subnet_ids],
             private_subnet_ids=[pulumi.Output.from_input(s) for s in args.private_subnet_ids],
         )
@@ -113,7 +110,6 @@ def _new_vpc(name: str, args: AwsArgs, parent: pulumi.Resource) -> Network:
         )
     return Network(
         vpc_id=vpc.id,
-        vpc_cidr=vpc.cidr_block,
         public_subnet_ids=[s.id for s in public],
         private_subnet_ids=[s.id for s in private],
     )

@@ -25,8 +25,6 @@ PUBLIC_PATHS = [
 @dataclass(frozen=True)
 class Edge:
     address: gcp.compute.GlobalAddress
-    backend: gcp.compute.BackendService
-    armor: gcp.compute.SecurityPolicy
 
 
 def edge(
@@ -161,7 +159,7 @@ def edge(
         load_balancing_scheme="EXTERNAL_MANAGED",
         opts=child,
     )
-    return Edge(address=address, backend=backend, armor=armor)
+    return Edge(address=address)
 
 
 def _any_source() -> gcp.compute.SecurityPolicyRuleMatchArgs:

@@ -22,7 +22,6 @@ REQUEST_TIMEOUT = "3600s"  # streamed responses and subscriptions may stay open 
 @dataclass(frozen=True)
 class CloudRun:
     service: gcp.cloudrunv2.Service
-    account: gcp.serviceaccount.Account
 
 
 def cloud_run_size(cpu_units: int, memory_mib: int) -> tuple[str, str]:
@@ -147,4 +146,4 @@ def cloud_run(
         member="allUsers",
         opts=pulumi.ResourceOptions(parent=parent),
     )
-    return CloudRun(service=service, account=account)
+    return CloudRun(service=service)

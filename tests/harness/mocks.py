@@ -171,7 +171,6 @@ CALLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "id": ACCOUNT,
         "registryId": args.get("registryId"),
     },
-    "aws:ec2/getVpc:getVpc": lambda args: {"id": args.get("id"), "cidrBlock": "10.20.0.0/16"},
     "docker:index/getRegistryImage:getRegistryImage": lambda args: {
         "name": args.get("name"),
         "sha256Digest": "sha256:" + digest("prebuilt", str(args.get("name"))),
