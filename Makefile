@@ -15,7 +15,7 @@ SERVER_VENV := server/.venv
 STACK ?= dev
 TARGET ?=
 
-.PHONY: help test lint pytest plan snapshots config-docs clean venv server-venv dev
+.PHONY: help test lint pytest plan snapshots config-docs clean venv dev
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'

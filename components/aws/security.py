@@ -43,27 +43,20 @@ def security_groups(name: str, net: Network, parent: pulumi.Resource) -> Securit
         postgres=group("postgres", "PostgreSQL: only from the server tasks and the backup task"),
         redis=group("redis", "Redis: only from the server tasks"),
     )
+    anyone = (("v4", "0.0.0.0/0", None), ("v6", None, "::/0"))
     for port in (443, 80):
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-alb-in-{port}-v4",
-            security_group_id=groups.alb.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            cidr_ipv4="0.0.0.0/0",
-            description=f"clients on {port}",
-            opts=child,
-        )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-alb-in-{port}-v6",
-            security_group_id=groups.alb.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            cidr_ipv6="::/0",
-            description=f"clients on {port}",
-            opts=child,
-        )
+        for family, ipv4, ipv6 in anyone:
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-in-{port}-{family}",
+                security_group_id=groups.alb.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4=ipv4,
+                cidr_ipv6=ipv6,
+                description=f"clients on {port}",
+                opts=child,
+            )
     _allow(name, "alb-to-tasks", groups.alb, groups.tasks, SERVER_PORT, child)
     _allow(name, "tasks-to-postgres", groups.tasks, groups.postgres, POSTGRES_PORT, child)
     _allow(name, "backup-to-postgres", groups.backup, groups.postgres, POSTGRES_PORT, child)

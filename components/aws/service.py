@@ -37,10 +37,9 @@ class EcsMcpService(pulumi.ComponentResource):
 
         if args.image is None:
             access, repository_arn = registry(name, args.registry_keep_images, args.production, self)
-            image = McpImage(f"{name}-image", None, access, pulumi.ResourceOptions(parent=self))
         else:
-            repository_arn = ecr_repository_arn(args.image)
-            image = McpImage(f"{name}-image", args.image, None, pulumi.ResourceOptions(parent=self))
+            access, repository_arn = None, ecr_repository_arn(args.image)
+        image = McpImage(f"{name}-image", args.image, access, pulumi.ResourceOptions(parent=self))
 
         net = network(name, args.aws, self)
         groups = security_groups(name, net, self)
@@ -84,16 +83,4 @@ class EcsMcpService(pulumi.ComponentResource):
         self.alarm_topic = topic.arn
         self.load_balancer_dns = front.load_balancer.dns_name
         self.restore_command = stored.restore_command
-        self.register_outputs(
-            {
-                "url": self.url,
-                "mcp_endpoint": self.mcp_endpoint,
-                "image": self.image,
-                "database": self.database,
-                "cache": self.cache,
-                "backup_bucket": self.backup_bucket,
-                "alarm_topic": self.alarm_topic,
-                "load_balancer_dns": self.load_balancer_dns,
-                "restore_command": self.restore_command,
-            }
-        )
+        self.register_outputs({name: getattr(self, name) for name in type(self).__annotations__})

@@ -9,7 +9,8 @@ import pulumi_kubernetes as k8s
 from components.args import BackupArgs, K8sArgs
 from components.k8s.app import Server, container_security, pod_security, scratch_tmp, secret_env
 from components.k8s.meta import labels, metadata
-from components.k8s.policies import BACKUP
+
+BACKUP = "mcp-backup"
 
 
 def backup_job(

@@ -15,10 +15,10 @@ import pulumi_kubernetes as k8s
 
 from components.args import SERVER_PORT, K8sArgs
 from components.k8s.app import SERVER
+from components.k8s.backups import BACKUP
 from components.k8s.data import POSTGRES, POSTGRES_POD_LABELS, REDIS, REDIS_PORT, DataTier
 from components.k8s.meta import metadata, selector
 
-BACKUP = "mcp-backup"
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
 MONITORING_NAMESPACE = "monitoring"
 ACME_SOLVER_LABELS = {"acme.cert-manager.io/http01-solver": "true"}
