@@ -10,17 +10,10 @@ import pytest
 
 from components.args import DRAIN_SECONDS
 from components.aws.cron import CronNotSupported, eventbridge_cron
+from tests.harness.plan import STACKS
 from tests.harness.program import ProgramRun, run_program
 
-STACKS = ("dev", "prod")
-
-
-@pytest.fixture(scope="module")
-def runs() -> dict[str, ProgramRun]:
-    result = {stack: run_program(stack, "aws-ecs") for stack in STACKS}
-    for run in result.values():
-        assert run.error is None, run.error
-    return result
+TARGET = "aws-ecs"  # the conftest `runs` fixture runs both stacks for it
 
 
 def container(run: ProgramRun, family: str) -> dict[str, Any]:

@@ -6,19 +6,12 @@ from __future__ import annotations
 import pytest
 
 from components.gcp.run import cloud_run_size
+from tests.harness.plan import STACKS
 from tests.harness.program import ProgramRun, run_program
 
-STACKS = ("dev", "prod")
+TARGET = "gcp-cloudrun"  # the conftest `runs` fixture runs both stacks for it
 PROJECT = {"dev": "mcp-deploy-dev-example", "prod": "mcp-deploy-prod-example"}
 DOMAIN = {"dev": "mcp-dev.example.com", "prod": "mcp.example.com"}
-
-
-@pytest.fixture(scope="module")
-def runs() -> dict[str, ProgramRun]:
-    result = {stack: run_program(stack, "gcp-cloudrun") for stack in STACKS}
-    for run in result.values():
-        assert run.error is None, run.error
-    return result
 
 
 def server(run: ProgramRun) -> dict:

@@ -14,22 +14,15 @@ import yaml
 
 from components.args import DRAIN_SECONDS
 from tests.harness.monitor import Registration
+from tests.harness.plan import STACKS
 from tests.harness.program import ProgramRun, run_program
 
-STACKS = ("dev", "prod")
+TARGET = "kubernetes"  # the conftest `runs` fixture runs both stacks for it
 BACKUP_ACCOUNT = "mcp-backup@proj.iam.gserviceaccount.com"
 KUBERNETES_VERSION = "1.33.0"
 # Custom resources: their schemas come with their operators, which are not available offline.
 CUSTOM_KINDS = {"Certificate", "ClusterIssuer", "Cluster", "ServiceMonitor", "PrometheusRule"}
 NOT_MANIFESTS = {"kubernetes:helm.sh/v3:Release"}  # the provider renders the chart itself
-
-
-@pytest.fixture(scope="module")
-def runs() -> dict[str, ProgramRun]:
-    result = {stack: run_program(stack, "kubernetes") for stack in STACKS}
-    for run in result.values():
-        assert run.error is None, run.error
-    return result
 
 
 def manifests(run: ProgramRun) -> list[dict[str, Any]]:
