@@ -18,7 +18,10 @@ class NoteError(Exception):
 
 
 class VersionConflict(NoteError):
-    pass
+    def __init__(self, note_id: str, current: int, expected: int | None) -> None:
+        super().__init__(
+            f"note {note_id} is at version {current}, not {expected}; get it again and reapply your change"
+        )
 
 
 @dataclass(frozen=True)

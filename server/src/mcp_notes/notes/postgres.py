@@ -132,10 +132,7 @@ class PostgresNotes:
             return _note(row)
         current = await self.get(owner, note_id)
         if current is not None:
-            raise VersionConflict(
-                f"note {note_id} is at version {current.version}, not {expected_version}; "
-                "get it again and reapply your change"
-            )
+            raise VersionConflict(note_id, current.version, expected_version)
         return None
 
     async def delete(self, owner: Owner, note_id: str) -> bool:

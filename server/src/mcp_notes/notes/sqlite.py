@@ -103,10 +103,7 @@ class SqliteNotes:
         current = await self.get(owner, note_id)
         if cursor.rowcount == 1 or current is None:
             return current
-        raise VersionConflict(
-            f"note {note_id} is at version {current.version}, not {expected_version}; "
-            "get it again and reapply your change"
-        )
+        raise VersionConflict(note_id, current.version, expected_version)
 
     async def delete(self, owner: Owner, note_id: str) -> bool:
         cursor = await self._db.execute(
