@@ -201,7 +201,7 @@ def test_a_redis_ca_is_trusted_for_rediss_and_must_be_pem() -> None:
     from cryptography.hazmat.primitives.asymmetric import ec
     from redis.asyncio import Redis
 
-    from mcp_notes.app import redis_options
+    from mcp_notes.runtime import redis_options
     from mcp_notes.settings import SettingsError, load_settings
 
     key = ec.generate_private_key(ec.SECP256R1())

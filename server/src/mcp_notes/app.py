@@ -7,14 +7,12 @@ Edge (log line, metrics, request id, JSON-RPC error bodies)
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
@@ -22,7 +20,6 @@ from mcp.server.mcpserver import MCPServer, RequestStateSecurity
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
 from pydantic import AnyHttpUrl
-from redis.asyncio import Redis
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -31,56 +28,20 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from mcp_notes import tools
 from mcp_notes.auth.jwks import JwksCache
-from mcp_notes.auth.tokens import TokenRejected, TokenValidator
+from mcp_notes.auth.tokens import TokenValidator
+from mcp_notes.auth.verifier import Verifier
 from mcp_notes.http.edge import Edge
 from mcp_notes.http.guard import Guard
 from mcp_notes.http.request_info import current
 from mcp_notes.metrics import Metrics
-from mcp_notes.notes.postgres import PostgresNotes
-from mcp_notes.notes.sqlite import SqliteNotes
-from mcp_notes.notes.store import NoteStore
+from mcp_notes.runtime import Runtime
 from mcp_notes.settings import Settings
-from mcp_notes.shared.limiter import MemoryRateLimiter, RateLimiter, RedisRateLimiter
 from mcp_notes.shared.search_cache import MemorySearchCache, RedisSearchCache
+from mcp_notes.shared.wiring import LazyLimiter
 
 log = logging.getLogger(__name__)
 
 SERVER_NAME = "mcp-notes"  # also the request-state audience: every replica must use the same
-READY_TIMEOUT_SECONDS = 2.0
-
-
-class Verifier:
-    """The SDK's TokenVerifier: None for any bad token (raising would become a 500)."""
-
-    def __init__(self, validator: TokenValidator, resource: str) -> None:
-        self._validator = validator
-        self._resource = resource
-
-    async def verify_token(self, token: str) -> AccessToken | None:
-        try:
-            principal = await self._validator.validate(token)
-        except TokenRejected as rejected:
-            _note_auth_failure(rejected.reason)
-            return None
-        except Exception:
-            log.exception("token validation failed unexpectedly")
-            _note_auth_failure("error")
-            return None
-        return AccessToken(
-            token=token,
-            client_id=principal.client_id or principal.subject,
-            scopes=sorted(principal.scopes),
-            expires_at=principal.expires_at,
-            resource=self._resource,  # validated as the token's audience
-            subject=principal.subject,
-            claims={"iss": self._validator.issuer, "tenant": principal.tenant},
-        )
-
-
-def _note_auth_failure(reason: str) -> None:
-    info = current()
-    if info is not None:
-        info.auth_failure = reason
 
 
 async def observe(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
@@ -104,63 +65,6 @@ async def observe(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> H
     return result
 
 
-def redis_options(settings: Settings) -> dict[str, Any]:
-    options: dict[str, Any] = {"socket_timeout": 2, "socket_connect_timeout": 2}
-    if settings.redis_ca_cert is not None:
-        options["ssl_ca_data"] = settings.redis_ca_cert
-    return options
-
-
-class Runtime:
-    """Connections the app opens at start and closes at shutdown."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.store: NoteStore | None = None
-        self.redis: Redis | None = None
-        self.draining = False
-
-    async def open(self) -> None:
-        s = self.settings
-        if s.database_url is not None:
-            self.store = await PostgresNotes.open(
-                str(s.database_url),
-                min_size=s.db_pool_min,
-                max_size=s.db_pool_max,
-                connect_timeout=s.db_connect_timeout,
-                statement_timeout=s.db_statement_timeout,
-            )
-        else:
-            self.store = await SqliteNotes.open(s.sqlite_path)
-        if s.redis_url is not None:
-            self.redis = Redis.from_url(str(s.redis_url), **redis_options(s))
-
-    async def close(self) -> None:
-        if self.store is not None:
-            await self.store.close()
-        if self.redis is not None:
-            await self.redis.aclose()
-
-    async def checks(self) -> dict[str, str]:
-        """Each dependency: "ok", or why it is not."""
-        results: dict[str, str] = {}
-        assert self.store is not None
-        results[self.store.backend] = await _check(self.store.ping())
-        if self.redis is not None:
-            results["redis"] = await _check(self.redis.ping())
-        return results
-
-
-async def _check(probe: Any) -> str:
-    try:
-        await asyncio.wait_for(probe, READY_TIMEOUT_SECONDS)
-        return "ok"
-    except TimeoutError:
-        return f"no answer within {READY_TIMEOUT_SECONDS:g} s"
-    except Exception as error:  # noqa: BLE001 - /ready reports, it does not crash
-        return type(error).__name__
-
-
 def create_app(settings: Settings) -> Starlette | Edge:
     metrics = Metrics()
     runtime = Runtime(settings)
@@ -168,7 +72,7 @@ def create_app(settings: Settings) -> Starlette | Edge:
     jwks = JwksCache(settings.auth_issuer, settings.auth_jwks_url) if settings.auth_issuer else None
     server = _mcp_server(settings, jwks)
     tools.register(server, deps)
-    limiter = _LazyLimiter(settings, runtime)
+    limiter = LazyLimiter(settings, runtime)
 
     mcp_app = server.streamable_http_app(
         streamable_http_path="/mcp",
@@ -279,25 +183,6 @@ def _mcp_server(settings: Settings, jwks: JwksCache | None) -> MCPServer[Any]:
             validate_token_resource=True,
         ),
     )
-
-
-class _LazyLimiter:
-    """The limiter needs Redis, which opens in the lifespan; the middleware is built before."""
-
-    def __init__(self, settings: Settings, runtime: Runtime) -> None:
-        self._settings = settings
-        self._runtime = runtime
-        self._limiter: RateLimiter | None = None
-
-    async def hit(self, subject: str) -> Any:
-        if self._limiter is None:
-            budget = self._settings.rate_limit_per_minute
-            redis = self._runtime.redis
-            prefix = f"{self._settings.redis_key_prefix}rl:"
-            self._limiter = (
-                RedisRateLimiter(redis, budget, prefix) if redis is not None else MemoryRateLimiter(budget)
-            )
-        return await self._limiter.hit(subject)
 
 
 def _announce(settings: Settings, runtime: Runtime) -> None:
