@@ -234,11 +234,26 @@ def test_disallowed_origin_and_host(server: ServerProcess, issuer: Issuer) -> No
     assert public.status_code == 200
 
 
-def test_wrong_content_type_and_accept(server: ServerProcess, issuer: Issuer) -> None:
+@pytest.mark.parametrize("modern", [True, False], ids=["2026-07-28", "2025-11-25"])
+@pytest.mark.parametrize("content_type", ["text/plain", "application/jsonx", "application/json-seq", ""])
+def test_a_body_that_is_not_application_json_is_415(
+    server: ServerProcess, issuer: Issuer, content_type: str, modern: bool
+) -> None:
     token = issuer.token(PUBLIC_URL)
-    text = post(server, call("list_tags", {}), token=token, headers={"content-type": "text/plain"})
-    assert text.status_code == 400
-    rpc_error(text)
+    headers = {"content-type": content_type, "mcp-protocol-version": MODERN if modern else "2025-11-25"}
+    response = post(server, call("list_tags", {}), token=token, modern=modern, headers=headers)
+    assert response.status_code == 415
+    assert rpc_error(response)["message"] == "Unsupported media type"
+
+
+def test_application_json_with_parameters_is_accepted(server: ServerProcess, issuer: Issuer) -> None:
+    token = issuer.token(PUBLIC_URL)
+    headers = {"content-type": "Application/JSON; charset=utf-8"}
+    assert post(server, call("list_tags", {}), token=token, headers=headers).status_code == 200
+
+
+def test_wrong_accept(server: ServerProcess, issuer: Issuer) -> None:
+    token = issuer.token(PUBLIC_URL)
     accept = post(server, call("list_tags", {}), token=token, headers={"accept": "text/html"})
     assert accept.status_code == 406
     rpc_error(accept)

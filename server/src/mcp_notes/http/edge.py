@@ -5,10 +5,14 @@ The SDK and Starlette refuse some requests before any JSON-RPC handling (401, 40
 400, 406, 405) with plain text or OAuth JSON. MCP clients parse JSON-RPC, so those bodies are
 rewritten here; status and headers (WWW-Authenticate, Retry-After) stay as they were. An
 exception that escapes everything becomes a JSON-RPC internal error without a stack trace.
+
+It also bounds each MCP request before any work is done on it: the media type, a cap on
+concurrent requests (503 + Retry-After past it), a deadline for the body, and the drain cut.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -18,6 +22,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_notes.http.drain import Drain
+from mcp_notes.http.gate import Gate
 from mcp_notes.http.request_info import CURRENT, KNOWN_METHODS, RequestInfo
 from mcp_notes.metrics import Metrics
 
@@ -27,6 +33,8 @@ PROBES = frozenset({"/health", "/ready", "/metrics"})
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 # Server-defined JSON-RPC codes for refusals that happen before a request is read.
 HTTP_TO_RPC = {401: -32001, 403: -32003, 429: -32029, 404: -32601, 405: -32601}
+Header = tuple[bytes, bytes]
+INTERNAL_ERROR = -32603  # every 5xx: the JSON-RPC code for a fault on our side
 MESSAGES = {
     400: "Bad request",
     401: "Authentication required",
@@ -37,18 +45,35 @@ MESSAGES = {
     413: "Request body too large",
     415: "Unsupported media type",
     421: "Host not allowed",
+    408: "Request body not received in time",
     429: "Too many requests",
     500: "Internal error",
+    503: "Service unavailable; retry later",
 }
+
+
+class BodyTimeout(Exception):
+    """The client did not send the whole body before the deadline."""
 
 
 class Edge:
     def __init__(
-        self, app: ASGIApp, metrics: Metrics, known_tools: frozenset[str], mcp_path: str = "/mcp"
+        self,
+        app: ASGIApp,
+        metrics: Metrics,
+        known_tools: frozenset[str],
+        *,
+        gate: Gate,
+        drain: Drain,
+        body_timeout_seconds: float,
+        mcp_path: str = "/mcp",
     ) -> None:
         self.app = app
         self.metrics = metrics
         self.known_tools = known_tools
+        self.gate = gate
+        self.drain = drain
+        self.body_timeout = body_timeout_seconds
         self.mcp_path = mcp_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -61,14 +86,61 @@ class Edge:
         is_mcp = scope["path"].rstrip("/") == self.mcp_path
         response = _Response(send, info.request_id, rewrite=is_mcp, info=info)
         try:
-            await self.app(scope, receive, response.send)
+            if is_mcp:
+                await self._mcp(scope, receive, response)
+            else:  # probes and metadata: never queued behind MCP requests
+                await self.app(scope, receive, response.send)
         except Exception:
             log.exception("unhandled error", extra={"request_id": info.request_id})
             if not response.started:
-                await response.internal_error()
+                await response.error(500)
         finally:
             CURRENT.reset(token)
             self._record(scope, info, response.status, time.perf_counter() - started, is_mcp)
+
+    async def _mcp(self, scope: Scope, receive: Receive, response: _Response) -> None:
+        if scope["method"] == "POST" and not _is_json(scope):
+            await response.error(415)
+            return
+        if not await self.gate.enter():
+            response.info.unavailable, response.info.retry_after_seconds = "capacity", 1
+            await response.error(503, "Server busy: too many requests in flight; retry shortly")
+            return
+        task = self.drain.track()
+        try:
+            await self.app(scope, self._bounded(receive), response.send)
+        except BodyTimeout:
+            if not response.started:
+                await response.error(408)
+        except asyncio.CancelledError:
+            if not self.drain.cutting:
+                raise  # not ours: the client left or the server is stopping hard
+            if not response.started:
+                response.info.unavailable, response.info.retry_after_seconds = "shutdown", 1
+                await response.error(503, "The server is shutting down; retry on another replica")
+        finally:
+            self.drain.untrack(task)
+            self.gate.leave()
+
+    def _bounded(self, receive: Receive) -> Receive:
+        """`receive`, with one deadline for the whole body (then unbounded: the SDK waits on
+        it for a disconnect while a response streams)."""
+        deadline = asyncio.get_running_loop().time() + self.body_timeout
+        complete = False
+
+        async def bounded() -> Message:
+            nonlocal complete
+            if complete:
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                raise BodyTimeout from None
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
+            return message
+
+        return bounded
 
     def _record(self, scope: Scope, info: RequestInfo, status: int, seconds: float, is_mcp: bool) -> None:
         if is_mcp:
@@ -107,13 +179,14 @@ class Edge:
 
 
 class _Response:
-    """Wraps `send`: notes the status, adds X-Request-Id, rewrites non-JSON-RPC refusals."""
+    """Wraps `send`: notes the status, adds X-Request-Id, rewrites non-JSON-RPC refusals, and
+    turns an answer that a missing dependency spoiled into 503 with Retry-After."""
 
     def __init__(self, send: Send, request_id: str, *, rewrite: bool, info: RequestInfo) -> None:
         self._send = send
         self._request_id = request_id
         self._rewrite = rewrite
-        self._info = info
+        self.info = info
         self._held: Message | None = None
         self._body = b""
         self.status = 500
@@ -122,10 +195,13 @@ class _Response:
     async def send(self, message: Message) -> None:
         if message["type"] == "http.response.start":
             self.started = True
-            self.status = message["status"]
             headers = [*message.get("headers", []), (b"x-request-id", self._request_id.encode())]
-            message = {**message, "headers": headers}
-            if self._rewrite and self.status >= 400:
+            if self.info.retry_after_seconds:
+                headers.append((b"retry-after", str(self.info.retry_after_seconds).encode()))
+            status = 503 if self.info.unavailable else message["status"]
+            self.status = status
+            message = {**message, "status": status, "headers": headers}
+            if self._rewrite and self.status >= 400 and not self.info.unavailable:
                 self._held = message  # wait for the body, then decide
                 return
             await self._send(message)
@@ -146,43 +222,47 @@ class _Response:
             await self._send({"type": "http.response.body", "body": self._body})
             return
         status = self._held["status"]
-        error: dict[str, Any] = {
-            "code": HTTP_TO_RPC.get(status, -32600),
-            "message": MESSAGES.get(status, "Request refused"),
-        }
+        message = MESSAGES.get(status, "Request refused")
+        error: dict[str, Any] = {"code": _rpc_code(status), "message": message}
         if isinstance(original, dict):  # an OAuth error body: keep its fields as data
             error["data"] = {k: v for k, v in original.items() if k in ("error", "error_description")}
         elif detail := self._body.decode(errors="replace").strip()[:200]:
             error["data"] = {"detail": detail}
+        await self._send_json(status, error, self._held["headers"])
+
+    async def error(self, status: int, message: str | None = None) -> None:
+        """Answer with a JSON-RPC error of our own (nothing was sent yet)."""
+        self.status = status
+        self.info.outcome = self.info.outcome or f"http_{status}"
+        error: dict[str, Any] = {"code": _rpc_code(status), "message": message or MESSAGES.get(status, "")}
+        headers = [(b"x-request-id", self._request_id.encode())]
+        if self.info.retry_after_seconds:
+            error["data"] = {"retryable": True, "retry_after_seconds": self.info.retry_after_seconds}
+            headers.append((b"retry-after", str(self.info.retry_after_seconds).encode()))
+        if status >= 500 or status == 408:
+            headers.append((b"connection", b"close"))
+        self.started = True
+        await self._send_json(status, error, headers)
+
+    async def _send_json(self, status: int, error: dict[str, Any], headers: list[Header]) -> None:
         body = json.dumps({"jsonrpc": "2.0", "id": None, "error": error}).encode()
-        kept = [
-            (k, v) for k, v in self._held["headers"] if k.lower() not in (b"content-type", b"content-length")
-        ]
-        headers = [
-            *kept,
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(body)).encode()),
-        ]
-        await self._send({**self._held, "headers": headers})
+        kept = [(k, v) for k, v in headers if k.lower() not in (b"content-type", b"content-length")]
+        raw = [*kept, (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await self._send({"type": "http.response.start", "status": status, "headers": raw})
         await self._send({"type": "http.response.body", "body": body})
 
-    async def internal_error(self) -> None:
-        self.status = 500
-        self._info.outcome = "http_500"
-        body = json.dumps(
-            {"jsonrpc": "2.0", "id": None, "error": {"code": -32603, "message": "Internal error"}}
-        ).encode()
-        await self._send(
-            {
-                "type": "http.response.start",
-                "status": 500,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"x-request-id", self._request_id.encode()),
-                ],
-            }
-        )
-        await self._send({"type": "http.response.body", "body": body})
+
+def _rpc_code(status: int) -> int:
+    return INTERNAL_ERROR if status >= 500 else HTTP_TO_RPC.get(status, -32600)
+
+
+def _is_json(scope: Scope) -> bool:
+    """The media type must be exactly application/json (parameters such as charset allowed):
+    a prefix check would take application/jsonx."""
+    for key, value in scope.get("headers", []):
+        if key == b"content-type":
+            return value.split(b";", 1)[0].strip().lower() == b"application/json"
+    return False
 
 
 def _request_id(scope: Scope) -> str:

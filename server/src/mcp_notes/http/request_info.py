@@ -36,6 +36,10 @@ class RequestInfo:
     outcome: str = ""  # "ok", "tool_error", "rpc_error", or an HTTP rejection like "http_401"
     rpc_code: int | None = None
     auth_failure: str = ""  # why the token was refused, when it was
+    # Set when a dependency the request needed was unavailable: the answer becomes 503 with
+    # Retry-After, so clients and load balancers retry instead of treating it as bad input.
+    unavailable: str = ""
+    retry_after_seconds: int = 0
 
 
 CURRENT: ContextVar[RequestInfo | None] = ContextVar("mcp_notes_request", default=None)

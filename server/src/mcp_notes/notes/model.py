@@ -17,6 +17,11 @@ class NoteError(Exception):
     """A request the caller can fix; the message says how."""
 
 
+class StoreUnavailable(Exception):
+    """The database did not answer (down, restarting, pool exhausted, too slow): nothing the
+    caller did wrong, and the same request may well succeed in a moment."""
+
+
 class VersionConflict(NoteError):
     def __init__(self, note_id: str, current: int, expected: int | None) -> None:
         super().__init__(

@@ -3,17 +3,23 @@ migrations under an advisory lock, ranked full-text search."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 import asyncpg
 
 from mcp_notes.notes.migrations import ADVISORY_LOCK_KEY, migrations
-from mcp_notes.notes.model import Note, Owner, SearchHit, VersionConflict
+from mcp_notes.notes.model import Note, Owner, SearchHit, StoreUnavailable, VersionConflict
 
 log = logging.getLogger(__name__)
 
+# SQLSTATE classes that mean "the server cannot serve now", not "this query is wrong":
+# connection exception, insufficient resources, operator intervention (shutdown, statement
+# timeout), system error.
+UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
 NOTE_COLUMNS = "id::text, title, body, tags, version, created_at, updated_at"
 HEADLINE = "MaxFragments=1, MaxWords=30, MinWords=8, StartSel=**, StopSel=**"
 
@@ -51,7 +57,7 @@ class PostgresNotes:
     async def migrate(self) -> list[int]:
         """Apply pending migrations; concurrent callers wait on the advisory lock."""
         applied: list[int] = []
-        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+        async with self._connection() as conn:
             await conn.execute("SELECT pg_advisory_lock($1)", ADVISORY_LOCK_KEY)
             try:
                 await conn.execute(
@@ -139,7 +145,7 @@ class PostgresNotes:
         key = _uuid(note_id)
         if key is None:
             return False
-        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+        async with self._connection() as conn:
             status = await conn.execute(
                 "DELETE FROM notes WHERE tenant = $1 AND subject = $2 AND id = $3",
                 owner.tenant,
@@ -153,7 +159,7 @@ class PostgresNotes:
     ) -> list[SearchHit]:
         # websearch_to_tsquery accepts any text (quotes, -, or, punctuation) and never raises:
         # user input is data here, not tsquery syntax.
-        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+        async with self._connection() as conn:
             rows = await conn.fetch(
                 "WITH q AS (SELECT websearch_to_tsquery('english', $3) AS query)"
                 f" SELECT id::text, title, ts_headline('english', body, q.query, '{HEADLINE}') AS snippet,"
@@ -181,7 +187,7 @@ class PostgresNotes:
         ]
 
     async def tags(self, owner: Owner) -> list[tuple[str, int]]:
-        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+        async with self._connection() as conn:
             rows = await conn.fetch(
                 "SELECT tag, count(*) AS n FROM notes, unnest(tags) AS tag"
                 " WHERE tenant = $1 AND subject = $2 GROUP BY tag ORDER BY n DESC, tag",
@@ -191,7 +197,7 @@ class PostgresNotes:
         return [(r["tag"], r["n"]) for r in rows]
 
     async def ping(self) -> None:
-        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+        async with self._connection() as conn:
             await conn.fetchval("SELECT 1")
 
     def in_use(self) -> int:
@@ -200,9 +206,30 @@ class PostgresNotes:
     async def close(self) -> None:
         await self._pool.close()
 
+    @contextlib.asynccontextmanager
+    async def _connection(self) -> AsyncIterator[Any]:
+        """A pooled connection; any sign that Postgres cannot serve becomes StoreUnavailable."""
+        try:
+            async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+                yield conn
+        except Exception as error:
+            if _unavailable(error):
+                raise StoreUnavailable(type(error).__name__) from error
+            raise
+
     async def _one(self, sql: str, *args: Any) -> asyncpg.Record | None:
-        async with self._pool.acquire(timeout=self._acquire_timeout) as conn:
+        async with self._connection() as conn:
             return await conn.fetchrow(sql, *args)
+
+
+def _unavailable(error: BaseException) -> bool:
+    # InternalClientError: what asyncpg raises on a connection whose server went away mid-use
+    # ("cannot switch to state ..."); the pool discards that connection.
+    lost = (OSError, TimeoutError, asyncpg.InterfaceError, asyncpg.InternalClientError)
+    if isinstance(error, (*lost, asyncpg.PostgresConnectionError)):
+        return True
+    state = getattr(error, "sqlstate", None)
+    return isinstance(state, str) and state[:2] in UNAVAILABLE_CLASSES
 
 
 def _uuid(note_id: str) -> uuid.UUID | None:
