@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import functools
 import logging
 import sys
+from types import FrameType
 
 import uvicorn
 
 from mcp_notes import backup, logs
 from mcp_notes.app import create_app
+from mcp_notes.http.drain import Drain
+from mcp_notes.http.protocol import with_header_timeout
 from mcp_notes.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("mcp_notes")
@@ -74,9 +79,11 @@ async def _migrate(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> int:
-    # On SIGTERM uvicorn stops accepting, lets in-flight requests finish for up to
-    # DRAIN_SECONDS, then runs the lifespan shutdown that closes the pools.
-    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+    app = create_app(settings)
+    server = DrainingServer(uvicorn_config(app, settings), app.drain, settings)
+    # uvicorn re-raises the signal once shut down: Ctrl-C then ends quietly, as it was asked to.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
     return 0
 
 
@@ -87,14 +94,37 @@ def uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        http=with_header_timeout(settings.header_timeout_seconds),
+        timeout_keep_alive=settings.keepalive_seconds,
         log_config=None,  # ours: JSON on stdout
         access_log=False,  # one request line from our Edge layer instead
         proxy_headers=True,
         forwarded_allow_ips="*",  # behind a load balancer that sets X-Forwarded-*
+        # Drain cuts what is left just before this, with a JSON-RPC 503 (see http/drain.py).
         timeout_graceful_shutdown=settings.drain_seconds,
         lifespan="on",
     )
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn, told of SIGTERM before it stops listening (see http/drain.py)."""
+
+    def __init__(self, config: uvicorn.Config, drain: Drain, settings: Settings) -> None:
+        super().__init__(config)
+        self._drain = drain
+        self._delay = settings.shutdown_delay_seconds
+        self._drain_seconds = settings.drain_seconds
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        if self._drain.draining:  # a second signal: stop now, as uvicorn does
+            super().handle_exit(sig, frame)
+            return
+        self._drain.begin()
+        log.info("draining", extra={"signal": sig, "delay_seconds": self._delay})
+        loop = asyncio.get_event_loop()
+        stop = functools.partial(super().handle_exit, sig, frame)
+        loop.call_soon_threadsafe(loop.call_later, self._delay, stop)
+        loop.call_soon_threadsafe(self._drain.schedule_cut, loop, self._delay + self._drain_seconds)
 
 
 if __name__ == "__main__":

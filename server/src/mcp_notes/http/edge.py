@@ -66,6 +66,7 @@ class Edge:
         gate: Gate,
         drain: Drain,
         body_timeout_seconds: float,
+        max_body: int,
         mcp_path: str = "/mcp",
     ) -> None:
         self.app = app
@@ -74,6 +75,7 @@ class Edge:
         self.gate = gate
         self.drain = drain
         self.body_timeout = body_timeout_seconds
+        self.max_body = max_body
         self.mcp_path = mcp_path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -108,7 +110,9 @@ class Edge:
             return
         task = self.drain.track()
         try:
-            await self.app(scope, self._bounded(receive), response.send)
+            if scope["method"] == "POST":
+                receive = await self._read_body(receive)
+            await self.app(scope, receive, response.send)
         except BodyTimeout:
             if not response.started:
                 await response.error(408)
@@ -122,25 +126,25 @@ class Edge:
             self.drain.untrack(task)
             self.gate.leave()
 
-    def _bounded(self, receive: Receive) -> Receive:
-        """`receive`, with one deadline for the whole body (then unbounded: the SDK waits on
-        it for a disconnect while a response streams)."""
-        deadline = asyncio.get_running_loop().time() + self.body_timeout
-        complete = False
-
-        async def bounded() -> Message:
-            nonlocal complete
-            if complete:
-                return await receive()
-            try:
-                async with asyncio.timeout_at(deadline):
+    async def _read_body(self, receive: Receive) -> Receive:
+        """Read the body (up to one byte past the limit) within one deadline, here rather than
+        in the SDK, whose error handler would answer a timeout with a 500. The layers inside
+        get it replayed; past the limit they read on and answer 413."""
+        chunks: list[bytes] = []
+        size, more = 0, True
+        try:
+            async with asyncio.timeout(self.body_timeout):
+                while more and size <= self.max_body:
                     message = await receive()
-            except TimeoutError:
-                raise BodyTimeout from None
-            complete = message["type"] != "http.request" or not message.get("more_body", False)
-            return message
-
-        return bounded
+                    if message["type"] != "http.request":
+                        return _replay(b"".join(chunks), False, receive, message)
+                    chunk = message.get("body", b"")
+                    chunks.append(chunk)
+                    size += len(chunk)
+                    more = message.get("more_body", False)
+        except TimeoutError:
+            raise BodyTimeout from None
+        return _replay(b"".join(chunks), more, receive)
 
     def _record(self, scope: Scope, info: RequestInfo, status: int, seconds: float, is_mcp: bool) -> None:
         if is_mcp:
@@ -218,6 +222,9 @@ class _Response:
         assert self._held is not None
         original = _json_or_none(self._body)
         if isinstance(original, dict) and original.get("jsonrpc") == "2.0":
+            sdk_error = original.get("error")
+            if isinstance(sdk_error, dict) and isinstance(sdk_error.get("code"), int):
+                self.info.outcome, self.info.rpc_code = "rpc_error", sdk_error["code"]
             await self._send(self._held)  # already a JSON-RPC error: leave it be
             await self._send({"type": "http.response.body", "body": self._body})
             return
@@ -250,6 +257,18 @@ class _Response:
         raw = [*kept, (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await self._send({"type": "http.response.start", "status": status, "headers": raw})
         await self._send({"type": "http.response.body", "body": body})
+
+
+def _replay(body: bytes, more: bool, receive: Receive, then: Message | None = None) -> Receive:
+    """A `receive` that gives `body` first, then `then` (if any), then the real one."""
+    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": more}]
+    if then is not None:
+        pending.append(then)
+
+    async def replay() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replay
 
 
 def _rpc_code(status: int) -> int:
