@@ -1,8 +1,11 @@
 """A real OAuth issuer for tests: signing keys, a JWKS and RFC 8414 metadata served over HTTP
-on a free localhost port, and helpers that mint tokens good and bad."""
+on a free localhost port, and helpers that mint tokens good and bad. Its outages are settable:
+`delay` holds every answer back (a slow or hanging issuer), `down` drops every connection
+unanswered (a crashed one)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import threading
@@ -27,6 +30,10 @@ class Issuer:
     stray_key: rsa.RSAPrivateKey  # never published: signatures by it must fail
     jwks_requests: list[float] = field(default_factory=list)
     rotated_in: dict[str, rsa.RSAPrivateKey] = field(default_factory=dict)  # keys published later
+    delay: float = 0.0  # seconds before answering any request
+    down: bool = False  # close every connection without an answer (after any delay)
+    unanswered: int = 0  # requests being held back by `delay` right now
+    released: threading.Event = field(default_factory=threading.Event)  # set: ends all delays for good
 
     def token(
         self,
@@ -40,8 +47,10 @@ class Issuer:
         algorithm: str = "RS256",
         kid: str | None = "rsa-1",
         key: Any = None,
+        omit: tuple[str, ...] = (),
         **claims: Any,
     ) -> str:
+        """`claims` override or add any claim, of any JSON type; `omit` drops standard ones."""
         now = int(time.time())
         payload = {
             "iss": issuer or self.url,
@@ -55,6 +64,8 @@ class Issuer:
         }
         if not_before is not None:
             payload["nbf"] = not_before
+        for name in omit:
+            payload.pop(name, None)
         signing_key = key if key is not None else (self.ec_key if algorithm == "ES256" else self.rsa_key)
         headers = {"kid": kid} if kid else {}
         return jwt.encode(payload, signing_key, algorithm=algorithm, headers=headers)
@@ -93,10 +104,18 @@ def running_issuer() -> Iterator[Issuer]:
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if self.path == "/jwks.json":
+                issuer.jwks_requests.append(time.monotonic())  # every attempt, answered or not
+            if issuer.delay > 0:
+                issuer.unanswered += 1
+                issuer.released.wait(issuer.delay)
+                issuer.unanswered -= 1
+            if issuer.down:
+                self.close_connection = True
+                return
             if self.path == "/.well-known/oauth-authorization-server":
                 body = {"issuer": issuer.url, "jwks_uri": f"{issuer.url}/jwks.json"}
             elif self.path == "/jwks.json":
-                issuer.jwks_requests.append(time.monotonic())
                 body = issuer.jwks()
             else:
                 self.send_response(404)
@@ -107,7 +126,8 @@ def running_issuer() -> Iterator[Issuer]:
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data)
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # gave up waiting
+                self.wfile.write(data)
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -118,5 +138,6 @@ def running_issuer() -> Iterator[Issuer]:
     try:
         yield issuer
     finally:
+        issuer.released.set()  # no handler thread outlives the issuer
         server.shutdown()
         server.server_close()
