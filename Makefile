@@ -15,7 +15,7 @@ SERVER_VENV := server/.venv
 STACK ?= dev
 TARGET ?=
 
-.PHONY: help test lint pytest plan snapshots config-docs clean venv dev
+.PHONY: help test lint pytest plan snapshots config-docs clean venv dev bench server-runtime
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -42,8 +42,17 @@ pytest: venv
 	$(VENV)/bin/pytest
 	$(SERVER_VENV)/bin/python -m pytest -c server/pyproject.toml --rootdir=. tests/server
 
-dev: venv ## run the MCP server on its embedded defaults at http://127.0.0.1:8000/mcp
+# Only the server's runtime packages: `make dev` needs neither Pulumi, the providers, the
+# scanners nor the test tools. --inexact keeps what `make venv` may have added for the tests.
+server-runtime: $(UV)
+	cd server && $(UV) sync --locked --no-dev --inexact --quiet
+
+dev: server-runtime ## run the MCP server on its embedded defaults at http://127.0.0.1:8000/mcp
 	cd server && exec .venv/bin/mcp-notes serve
+
+bench: venv ## ours vs the bare MCP SDK under wrk: req/s, p50/p99, start-up, memory (Postgres, Redis; ~2.5 min)
+	@command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
+	$(SERVER_VENV)/bin/python -m bench.run
 
 plan: venv ## offline plan of Pulumi.$(STACK).yaml under mocks [STACK=dev] [TARGET=aws-ecs|gcp-cloudrun|kubernetes]
 	@$(PY) -m tests.harness.plan --stack $(STACK) $(if $(TARGET),--target $(TARGET))

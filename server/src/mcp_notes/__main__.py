@@ -5,17 +5,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import functools
 import logging
 import sys
-from types import FrameType
-
-import uvicorn
 
 from mcp_notes import backup, logs
 from mcp_notes.app import create_app
-from mcp_notes.http.drain import Drain
-from mcp_notes.http.protocol import with_header_timeout
+from mcp_notes.serving import DrainingServer, uvicorn_config
 from mcp_notes.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("mcp_notes")
@@ -85,46 +80,6 @@ def serve(settings: Settings) -> int:
     with contextlib.suppress(KeyboardInterrupt):
         server.run()
     return 0
-
-
-def uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
-    """The one uvicorn setup, shared with `make bench` so both servers it compares run alike."""
-    return uvicorn.Config(
-        app,  # type: ignore[arg-type]
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http=with_header_timeout(settings.header_timeout_seconds),
-        timeout_keep_alive=settings.keepalive_seconds,
-        log_config=None,  # ours: JSON on stdout
-        access_log=False,  # one request line from our Edge layer instead
-        proxy_headers=True,
-        forwarded_allow_ips="*",  # behind a load balancer that sets X-Forwarded-*
-        # Drain cuts what is left just before this, with a JSON-RPC 503 (see http/drain.py).
-        timeout_graceful_shutdown=settings.drain_seconds,
-        lifespan="on",
-    )
-
-
-class DrainingServer(uvicorn.Server):
-    """uvicorn, told of SIGTERM before it stops listening (see http/drain.py)."""
-
-    def __init__(self, config: uvicorn.Config, drain: Drain, settings: Settings) -> None:
-        super().__init__(config)
-        self._drain = drain
-        self._delay = settings.shutdown_delay_seconds
-        self._drain_seconds = settings.drain_seconds
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        if self._drain.draining:  # a second signal: stop now, as uvicorn does
-            super().handle_exit(sig, frame)
-            return
-        self._drain.begin()
-        log.info("draining", extra={"signal": sig, "delay_seconds": self._delay})
-        loop = asyncio.get_event_loop()
-        stop = functools.partial(super().handle_exit, sig, frame)
-        loop.call_soon_threadsafe(loop.call_later, self._delay, stop)
-        loop.call_soon_threadsafe(self._drain.schedule_cut, loop, self._delay + self._drain_seconds)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,124 @@
+"""What the benchmark prints: progress while it runs, then one compact table and the facts
+around it (start-up, memory, image size, machine)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+
+from bench.load import Figures
+from bench.servers import ROOT
+
+IMAGE = "localhost/mcp-server:dev"
+LOCAL_IMAGE = ROOT.parent / "shared" / "tools" / "local-image"
+NOT_BUILT = "not built (run ../shared/tools/local-image build server)"
+
+
+@dataclass
+class Outcome:
+    label: str
+    bare: list[Figures]
+    ours: list[Figures]
+
+    def ratio(self) -> float:
+        """ours/bare req/s round by round (each pair ran back to back), then the median."""
+        return statistics.median(o.rps / b.rps for b, o in zip(self.bare, self.ours, strict=True))
+
+
+def header(rounds: int, seconds: int, warmup: int, connections: int, workdir: Path) -> None:
+    print("mcp-notes benchmark: ours (mcp-notes serve: Postgres, Redis, auth, metrics, INFO logs)")
+    print("  vs bare (the SDK's MCPServer, one trivial tool)")
+    print("  both through mcp_notes.serving.uvicorn_config: 1 worker, uvloop, httptools")
+    print(f"  load: wrk -t1 -c{connections}, {warmup} s warm-up, {rounds} rounds of {seconds} s, alternating")
+    print(f"  mcp {version('mcp')}, Python {platform.python_version()}, logs in {workdir}")
+    print(f"  load average at start: {_load()}")
+    print()
+
+
+def line(what: str, value: str) -> None:
+    print(f"{what:<26} {value}", flush=True)
+
+
+def progress(label: str, number: int, server: str, request: str, f: Figures) -> None:
+    print(
+        f"  {label:<26} round {number}  {server:<4} {f.rps:8.0f} req/s  p50 {f.p50_ms:6.2f} ms"
+        f"  p99 {f.p99_ms:6.2f} ms  ({request})",
+        flush=True,
+    )
+
+
+def summary(outcomes: list[Outcome], starts: list[float], idle: dict[str, int], image: str) -> None:
+    print()
+    columns = f"{'req/s':>9}{'p50 ms':>8}{'p99 ms':>9}"
+    print(f"{'':<27}{' bare SDK ':-^26}   {' ours ':-^26}")
+    print(f"{'request (ours | bare)':<27}{columns}   {columns}{'ours/bare':>12}")
+    for o in outcomes:
+        print(f"{o.label:<27}{_cells(o.bare)}   {_cells(o.ours)}{o.ratio():>12.2f}")
+    print("(medians of the rounds; ours/bare is the median of round-by-round req/s ratios)")
+    print()
+    peak_bare = max(f.peak_rss_kib for o in outcomes for f in o.bare)
+    peak_ours = max(f.peak_rss_kib for o in outcomes for f in o.ours)
+    each = ", ".join(f"{s:.2f}" for s in starts)
+    line("start -> /ready, ours", f"{statistics.median(starts):.2f} s (median of {each} s; schema migrated)")
+    line("RSS, ours", f"idle {_mib(idle['ours'])}, peak under load {_mib(peak_ours)}")
+    line("RSS, bare SDK", f"idle {_mib(idle['bare'])}, peak under load {_mib(peak_bare)}")
+    line("image", image)
+    now = datetime.datetime.now().astimezone()
+    line("machine", f"nproc {_cpus()}, {_cpu_model()}, {now:%Y-%m-%d %H:%M %Z}")
+    line("", f"load average now {_load()}; one run on a shared 2-core machine, wrk on the same cores")
+
+
+def image(build: bool, log_path: Path) -> str:
+    """The size of localhost/mcp-server:dev in local-image's podman store, if it is there."""
+    if build:
+        with log_path.open("ab") as log:
+            done = subprocess.run([str(LOCAL_IMAGE), "build", "server"], cwd=ROOT, stdout=log, stderr=log)
+        if done.returncode != 0:
+            return f"build FAILED (exit {done.returncode}), see {log_path}"
+    if shutil.which("podman") is None or not LOCAL_IMAGE.exists():
+        return NOT_BUILT
+    # local-image keeps its own podman store; its `env` command says where.
+    exports = subprocess.run([str(LOCAL_IMAGE), "env"], capture_output=True, text=True).stdout
+    env = dict(os.environ)
+    for export in exports.splitlines():
+        name, _, value = export.removeprefix("export ").partition("=")
+        env[name] = shlex.split(value)[0] if value else ""
+    command = ["podman", "image", "inspect", "--format", "{{.Size}}", IMAGE]
+    inspect = subprocess.run(command, env=env, capture_output=True, text=True)
+    if inspect.returncode != 0:
+        return NOT_BUILT
+    return f"{IMAGE} {int(inspect.stdout.strip()) / 1e6:.0f} MB"
+
+
+def _cells(figures: list[Figures]) -> str:
+    def median(name: str) -> float:
+        return statistics.median(getattr(f, name) for f in figures)
+
+    return f"{median('rps'):>9.0f}{median('p50_ms'):>8.2f}{median('p99_ms'):>9.2f}"
+
+
+def _mib(kib: int) -> str:
+    return f"{kib / 1024:.0f} MiB"
+
+
+def _cpus() -> int:
+    return len(os.sched_getaffinity(0))
+
+
+def _cpu_model() -> str:
+    for row in Path("/proc/cpuinfo").read_text().splitlines():
+        if row.startswith("model name"):
+            return row.partition(":")[2].strip()
+    return platform.processor() or "unknown CPU"
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
