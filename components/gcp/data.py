@@ -106,3 +106,9 @@ def data_tier(
         opts=after_network,
     )
     return DataTier(postgres=database, redis=cache)
+
+
+def redis_ca_bundle(cache: gcp.redis.Instance) -> pulumi.Output[str]:
+    """Every CA Memorystore lists, as one PEM bundle: during a server CA rotation it lists the
+    old and the new, and the server must trust both or it loses Redis at the switch."""
+    return cache.server_ca_certs.apply(lambda certs: "".join(c.cert.strip() + "\n" for c in certs if c.cert))

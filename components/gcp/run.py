@@ -10,7 +10,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from components.args import SERVER_PORT, GcpArgs, McpServiceArgs
-from components.gcp.data import DataTier
+from components.gcp.data import DataTier, redis_ca_bundle
 from components.gcp.network import Network
 from components.gcp.secrets import ServerSecrets, grant_access
 
@@ -69,7 +69,7 @@ def cloud_run(
     ]
     envs.append(
         gcp.cloudrunv2.ServiceTemplateContainerEnvArgs(
-            name="REDIS_CA_CERT", value=data.redis.server_ca_certs[0].cert
+            name="REDIS_CA_CERT", value=redis_ca_bundle(data.redis)
         )
     )
     for variable, secret in (

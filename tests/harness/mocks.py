@@ -112,6 +112,8 @@ def _gcp(type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[
 
 
 MOCK_CA = "-----BEGIN CERTIFICATE-----\nTU9DSyBDQSBmb3IgdGVzdHMgb25seQ==\n-----END CERTIFICATE-----\n"
+# Memorystore lists two server CAs while one rotates: the server must get both.
+MOCK_NEXT_CA = "-----BEGIN CERTIFICATE-----\nTU9DSyBuZXh0IENBIGZvciB0ZXN0cw==\n-----END CERTIFICATE-----\n"
 
 GCP_OUTPUTS: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
     "Account": lambda rn, project, i: {
@@ -121,7 +123,7 @@ GCP_OUTPUTS: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
         "privateIpAddress": "10.20.0.3", "connectionName": f"{project}:{GCP_REGION}:{rn}", "id": rn},
     "Instance": lambda rn, project, i: {  # Memorystore
         "host": "10.20.16.4", "port": 6378, "authString": "mock-memorystore-auth-not-a-credential",
-        "serverCaCerts": [{"cert": MOCK_CA}],
+        "serverCaCerts": [{"cert": MOCK_CA}, {"cert": MOCK_NEXT_CA}],
         "id": f"projects/{project}/locations/{GCP_REGION}/instances/{rn}"},
     "Secret": lambda rn, project, i: {"id": f"projects/{project}/secrets/{i.get('secretId', rn)}"},
     "GlobalAddress": lambda rn, project, i: {"address": "203.0.113.10"},

@@ -6,6 +6,7 @@ initdb refuses to run as root, so as root (CI, these machines) the cluster belon
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -58,7 +59,9 @@ def private_postgres() -> Iterator[PrivatePostgres]:
         shutil.chown(root, "postgres", "postgres")
     port = free_port()
     server = PrivatePostgres(data=f"{root}/data", port=port, log=f"{root}/server.log")
-    _as_owner([_bin("initdb"), "-D", server.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"])
+    _as_owner(
+        [_bin("initdb"), "-D", server.data, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-sync"]
+    )
     with open(f"{server.data}/postgresql.conf", "a") as conf:
         conf.write(
             f"port = {port}\nlisten_addresses = '127.0.0.1'\nunix_socket_directories = '{root}'\n"
@@ -68,8 +71,6 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     try:
         yield server
     finally:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):  # already stopped by the test
             server.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass  # already stopped by the test
         shutil.rmtree(root, ignore_errors=True)

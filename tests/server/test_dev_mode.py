@@ -27,7 +27,8 @@ async def test_an_unknown_tool_is_400_invalid_params_with_auth_off(dev: ServerPr
     async with httpx.AsyncClient(timeout=10) as http:
         answer = await send(http, dev.url, None, tool_call("no_such_tool", {}))
     assert answer.status == 400
-    assert answer.error is not None and answer.error["code"] == -32602
+    assert answer.error is not None
+    assert answer.error["code"] == -32602
     assert answer.error["message"] == "Unknown tool: no_such_tool"
 
 
@@ -37,5 +38,7 @@ async def test_the_rate_limit_applies_per_client_address_with_auth_off(dev: Serv
     statuses = [a.status for a in answers]
     assert 429 in statuses, statuses
     refused = answers[statuses.index(429)]
-    assert refused.retry_after is not None and int(refused.retry_after) >= 1
-    assert refused.error is not None and refused.error["code"] == -32029
+    assert refused.retry_after is not None
+    assert int(refused.retry_after) >= 1
+    assert refused.error is not None
+    assert refused.error["code"] == -32029

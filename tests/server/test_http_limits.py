@@ -59,8 +59,15 @@ def test_an_idle_connection_before_any_request_is_closed_too(limited: ServerProc
         assert _read_all(sock, timeout=5).startswith(b"HTTP/1.1 408")
 
 
-def test_a_body_that_never_finishes_gets_408_with_a_json_rpc_error(limited: ServerProcess, issuer: Issuer) -> None:
-    body = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_tags", "arguments": {}}}
+def test_a_body_that_never_finishes_gets_408_with_a_json_rpc_error(
+    limited: ServerProcess, issuer: Issuer
+) -> None:
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "list_tags", "arguments": {}},
+    }
     sent = headers(issuer.token(PUBLIC_URL), body) | {"content-length": "500", "host": "127.0.0.1"}
     head = "".join(f"{k}: {v}\r\n" for k, v in sent.items())
     with socket.create_connection(("127.0.0.1", limited.port), timeout=5) as sock:
@@ -97,7 +104,9 @@ def _read_response(sock: socket.socket) -> bytes:
         data += sock.recv(65536)
     head, _, rest = data.partition(b"\r\n\r\n")
     length = next(
-        int(line.split(b":", 1)[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+        int(line.split(b":", 1)[1])
+        for line in head.split(b"\r\n")
+        if line.lower().startswith(b"content-length")
     )
     while len(rest) < length:
         rest += sock.recv(65536)
@@ -110,7 +119,8 @@ async def test_deeply_nested_json_is_a_parse_error_not_a_500(
     limited: ServerProcess, issuer: Issuer, protocol: str, depth: int
 ) -> None:
     nested = "[" * depth + "]" * depth
-    raw = f'{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{{"name":"list_tags","arguments":{{"x":{nested}}}}}}}'
+    params = f'{{"name":"list_tags","arguments":{{"x":{nested}}}}}'
+    raw = f'{{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{params}}}'
     sent = headers(issuer.token(PUBLIC_URL), {"method": "tools/call"}) | {"mcp-protocol-version": protocol}
     async with httpx.AsyncClient(timeout=10) as http:
         response = await http.post(limited.url, content=raw.encode(), headers=sent)
@@ -124,7 +134,8 @@ async def test_an_unknown_prompt_is_invalid_params_logged_without_a_traceback(
     body = {"jsonrpc": "2.0", "id": 9, "method": "prompts/get", "params": {"name": "nope", "_meta": META}}
     async with httpx.AsyncClient(timeout=10) as http:
         answer = await send(http, limited.url, issuer.token(PUBLIC_URL), body)
-    assert answer.error is not None and answer.error["code"] == -32602, answer
+    assert answer.error is not None, answer
+    assert answer.error["code"] == -32602, answer
     await asyncio.sleep(0.2)
     line = [e for e in limited.request_logs() if e.get("method") == "prompts/get"][-1]
     assert (line["rpc_code"], line["outcome"]) == (-32602, "rpc_error")

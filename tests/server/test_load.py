@@ -23,7 +23,8 @@ def _refusals_are_retryable(answers: list[Answer]) -> None:
     assert set(statuses) <= {200, 429, 503}, statuses
     for answer in answers:
         if answer.status in (429, 503):
-            assert answer.retry_after is not None and int(answer.retry_after) >= 1, answer
+            assert answer.retry_after is not None, answer
+            assert int(answer.retry_after) >= 1, answer
             assert answer.error is not None, answer  # a JSON-RPC error body, not plain text
 
 
@@ -34,7 +35,9 @@ async def test_500_concurrent_authenticated_requests_get_no_5xx(issuer: Issuer, 
     with running_server(env) as server:
         limits = httpx.Limits(max_connections=CONCURRENT, max_keepalive_connections=CONCURRENT)
         async with httpx.AsyncClient(timeout=60, limits=limits) as http:
-            created = await send(http, server.url, tokens[0], tool_call("create_note", {"title": "t", "body": "b"}))
+            created = await send(
+                http, server.url, tokens[0], tool_call("create_note", {"title": "t", "body": "b"})
+            )
             assert created.status == 200, created
             note_id = created.body["result"]["structuredContent"]["id"]
             calls = [
@@ -49,7 +52,8 @@ async def test_500_concurrent_authenticated_requests_get_no_5xx(issuer: Issuer, 
             _refusals_are_retryable(answers)
             assert sum(a.status == 200 for a in answers) > 0
             after = await send(http, server.url, tokens[0], tool_call("get_note", {"note_id": note_id}))
-            assert after.status == 200 and after.result is not None
+            assert after.status == 200
+            assert after.result is not None
         assert server.process.poll() is None
     assert not [line for line in server.lines if "Traceback" in line]
 
@@ -68,7 +72,9 @@ async def test_past_the_concurrency_cap_requests_get_503_with_retry_after(
         _refusals_are_retryable(answers)
         busy = [a for a in answers if a.status == 503]
         assert busy, "40 requests at once through 2 slots: some must be refused"
-        assert busy[0].error is not None and busy[0].error["code"] == -32603
+        assert busy[0].error is not None
+        assert busy[0].error["code"] == -32603
         assert busy[0].error["data"]["retryable"] is True
         logged = [json.loads(line) for line in server.lines if '"status":503' in line]
-        assert logged and all(entry["outcome"] == "http_503" for entry in logged)
+        assert logged
+        assert all(entry["outcome"] == "http_503" for entry in logged)

@@ -54,7 +54,9 @@ async def test_a_postgres_restart_under_load_gives_retryable_errors_then_recover
     token = issuer.token(PUBLIC_URL, subject="restart")
     with running_server(env) as server:
         async with httpx.AsyncClient(timeout=30) as http:
-            created = await send(http, server.url, token, tool_call("create_note", {"title": "t", "body": "b"}))
+            created = await send(
+                http, server.url, token, tool_call("create_note", {"title": "t", "body": "b"})
+            )
         note_id = created.body["result"]["structuredContent"]["id"]
         stop = asyncio.Event()
         workers = [asyncio.create_task(_hammer(server.url, token, note_id, stop)) for _ in range(WORKERS)]
@@ -72,7 +74,8 @@ async def test_a_postgres_restart_under_load_gives_retryable_errors_then_recover
         for answer in answers:
             if answer.status == 503:
                 assert answer.retry_after == "1"
-                assert answer.error is not None and answer.error["code"] == -32603
+                assert answer.error is not None
+                assert answer.error["code"] == -32603
                 assert answer.error["data"] == {
                     "retryable": True,
                     "retry_after_seconds": 1,
@@ -80,7 +83,8 @@ async def test_a_postgres_restart_under_load_gives_retryable_errors_then_recover
                 }
                 assert "database is unavailable" in answer.error["message"]
             else:  # never a tool error dressed as the caller's fault
-                assert answer.result is not None and not answer.result.get("isError"), answer
+                assert answer.result is not None, answer
+                assert not answer.result.get("isError"), answer
         last = answers[-WORKERS * 3 :]
         assert all(a.status == 200 for a in last), "service recovered without a restart"
         assert server.process.poll() is None

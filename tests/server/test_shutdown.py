@@ -49,7 +49,8 @@ async def test_sigterm_turns_ready_to_draining_then_cuts_what_is_left_with_a_jso
                 await blocker.close()
         assert answer.status == 503, answer
         assert answer.retry_after == "1"
-        assert answer.error is not None and answer.error["code"] == -32603
+        assert answer.error is not None
+        assert answer.error["code"] == -32603
         assert "shutting down" in answer.error["message"]
         assert server.process.wait(15) == -signal.SIGTERM
     assert not [line for line in server.lines if "Traceback" in line]

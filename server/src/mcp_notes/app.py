@@ -14,30 +14,32 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from mcp.server.auth.routes import build_resource_metadata_url, create_protected_resource_routes
-from mcp.server.auth.settings import AuthSettings
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.server.mcpserver import MCPServer, RequestStateSecurity
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS
 from pydantic import AnyHttpUrl
 from starlette.applications import Starlette
-from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Mount, Route
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from mcp_notes import tools
 from mcp_notes.auth.jwks import JwksCache
 from mcp_notes.auth.tokens import TokenValidator
 from mcp_notes.auth.verifier import Verifier
+from mcp_notes.http.bearer import Bearer
+from mcp_notes.http.drain import Drain
 from mcp_notes.http.edge import Edge
+from mcp_notes.http.gate import Gate
 from mcp_notes.http.guard import Guard
 from mcp_notes.http.request_info import current
 from mcp_notes.metrics import Metrics
 from mcp_notes.runtime import Runtime
 from mcp_notes.settings import Settings
-from mcp_notes.shared.search_cache import MemorySearchCache, RedisSearchCache
-from mcp_notes.shared.wiring import LazyLimiter
 
 log = logging.getLogger(__name__)
 
@@ -47,34 +49,46 @@ SERVER_NAME = "mcp-notes"  # also the request-state audience: every replica must
 async def observe(ctx: ServerRequestContext[Any, Any], call_next: CallNext) -> HandlerResult:
     """SDK middleware: the JSON-RPC outcome of each request, for the request log and metrics."""
     info = current()
+    if info is not None:  # before the call, so a failed request is logged under its own name
+        info.method = info.method or ctx.method[:64]
+        name = (ctx.params or {}).get("name") if ctx.method == "tools/call" else None
+        info.tool = info.tool or (name[:64] if isinstance(name, str) else "")
     try:
         result = await call_next(ctx)
     except MCPError as error:
         if info is not None:
             info.outcome, info.rpc_code = "rpc_error", error.code
         raise
-    except Exception:
+    except ValueError as error:
+        if ctx.method != "prompts/get":
+            raise
+        # The SDK's way of saying "no such prompt": the caller's mistake, not a crash to log.
         if info is not None:
-            info.outcome, info.rpc_code = "rpc_error", -32602  # invalid params, as the SDK answers
-        raise
+            info.outcome, info.rpc_code = "rpc_error", INVALID_PARAMS
+        raise MCPError(code=INVALID_PARAMS, message=str(error)[:200]) from None
     if info is not None:
-        info.method = info.method or ctx.method
-        name = (ctx.params or {}).get("name") if ctx.method == "tools/call" else None
-        info.tool = info.tool or (name[:64] if isinstance(name, str) else "")
         info.outcome = "tool_error" if isinstance(result, dict) and result.get("isError") else "ok"
     return result
 
 
-def create_app(settings: Settings) -> Starlette | Edge:
+def create_app(settings: Settings) -> Edge:
     metrics = Metrics()
+    drain = Drain()
     runtime = Runtime(settings)
     deps = tools.Deps(note_max_bytes=settings.note_max_bytes, auth_enabled=settings.auth_enabled)
-    jwks = JwksCache(settings.auth_issuer, settings.auth_jwks_url) if settings.auth_issuer else None
-    server = _mcp_server(settings, jwks)
+    jwks = (
+        JwksCache(settings.auth_issuer, settings.auth_jwks_url, ttl_seconds=settings.auth_jwks_ttl_seconds)
+        if settings.auth_issuer
+        else None
+    )
+    server = _mcp_server(settings)
     tools.register(server, deps)
-    limiter = LazyLimiter(settings, runtime)
+    limiter = runtime.limiter  # local from the start; shares through Redis once the runtime opens
+    metrics.watch_dependencies(runtime.dependencies)
 
-    mcp_app = server.streamable_http_app(
+    # Builds server.session_manager, the transport; the Starlette app around it is not used:
+    # /mcp goes Edge -> Bearer -> Guard -> transport, without the SDK's router and middleware.
+    server.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=True,  # any replica answers any request, for old and new clients alike
         json_response=True,
@@ -86,26 +100,25 @@ def create_app(settings: Settings) -> Starlette | Edge:
     scope_for_tool = {name: settings.auth_read_scope for name in tools.READ_TOOLS}
     scope_for_tool |= {name: settings.auth_write_scope for name in tools.WRITE_TOOLS}
     metadata_url = str(build_resource_metadata_url(AnyHttpUrl(settings.mcp_url)))
-    mcp_app.user_middleware.append(
-        Middleware(
-            Guard,
-            limiter=limiter,
-            scope_for_tool=scope_for_tool,
-            read_scope=settings.auth_read_scope,
-            resource_metadata_url=metadata_url,
-            max_body=settings.max_request_bytes,
-        )
+    mcp: ASGIApp = Guard(
+        StreamableHTTPASGIApp(server.session_manager),
+        limiter=limiter,
+        scope_for_tool=scope_for_tool,
+        read_scope=settings.auth_read_scope,
+        resource_metadata_url=metadata_url,
+        max_body=settings.max_request_bytes,
+        auth_enabled=settings.auth_enabled,
     )
+    if jwks is not None:
+        mcp = Bearer(mcp, _verifier(settings, jwks), metadata_url)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        if jwks is not None:
+            jwks.warm()  # in the background: a slow issuer must not delay startup
         await runtime.open()
         deps.store = runtime.store
-        deps.cache = (
-            RedisSearchCache(runtime.redis, settings.search_cache_seconds, f"{settings.redis_key_prefix}sc:")
-            if runtime.redis is not None
-            else MemorySearchCache(settings.search_cache_seconds)
-        )
+        deps.cache = runtime.cache
         assert runtime.store is not None
         metrics.watch_pool(runtime.store.in_use)
         _announce(settings, runtime)
@@ -113,7 +126,7 @@ def create_app(settings: Settings) -> Starlette | Edge:
             async with server.session_manager.run():
                 yield
         finally:
-            runtime.draining = True
+            drain.begin()
             await runtime.close()
             if jwks is not None:
                 await jwks.close()
@@ -122,11 +135,16 @@ def create_app(settings: Settings) -> Starlette | Edge:
         return JSONResponse({"status": "ok"})
 
     async def ready(_: Request) -> Response:
-        if runtime.draining:
+        if drain.draining:
             return JSONResponse({"status": "draining"}, status_code=503)
         checks = await runtime.checks()
         failed = sorted(name for name, result in checks.items() if result != "ok")
-        body = {"status": "unavailable" if failed else "ready", "checks": checks, "failed": failed}
+        body = {
+            "status": "unavailable" if failed else "ready",
+            "checks": checks,
+            "failed": failed,
+            "degraded": runtime.degraded(),  # down, but served without: never a reason for 503
+        }
         return JSONResponse(body, status_code=503 if failed else 200)
 
     async def prometheus(_: Request) -> Response:
@@ -145,25 +163,35 @@ def create_app(settings: Settings) -> Starlette | Edge:
             scopes_supported=[settings.auth_read_scope, settings.auth_write_scope],
             resource_name="mcp-notes knowledge base",
         )
-    routes.append(Mount("/", app=mcp_app))
     app = Starlette(routes=routes, lifespan=lifespan)
     app.state.runtime = runtime
-    return Edge(app, metrics, tools.READ_TOOLS | tools.WRITE_TOOLS)
+    return Edge(
+        app,
+        mcp,
+        metrics,
+        tools.READ_TOOLS | tools.WRITE_TOOLS,
+        gate=Gate(settings.max_concurrent_requests, settings.queue_seconds),
+        drain=drain,
+        body_timeout_seconds=settings.body_timeout_seconds,
+        max_body=settings.max_request_bytes,
+    )
 
 
-def _mcp_server(settings: Settings, jwks: JwksCache | None) -> MCPServer[Any]:
+def _mcp_server(settings: Settings) -> MCPServer[Any]:
+    """The SDK server without its own auth: Bearer (http/bearer.py) checks tokens in front."""
     keys = settings.request_state_key.get_secret_value().split(",") if settings.request_state_key else None
     state = RequestStateSecurity(keys=keys) if keys else RequestStateSecurity.ephemeral()
-    common: dict[str, Any] = {
-        "name": SERVER_NAME,
-        "version": "0.1.0",
-        "instructions": "A team knowledge base: create, search and update your notes.",
-        "log_level": settings.log_level,
-        "request_state_security": state,
-        "middleware": [observe],
-    }
-    if jwks is None:
-        return MCPServer(**common)
+    return MCPServer(
+        name=SERVER_NAME,
+        version="0.1.0",
+        instructions="A team knowledge base: create, search and update your notes.",
+        log_level=settings.log_level,
+        request_state_security=state,
+        middleware=[observe],
+    )
+
+
+def _verifier(settings: Settings, jwks: JwksCache) -> Verifier:
     assert settings.auth_issuer is not None and settings.audience is not None
     validator = TokenValidator(
         jwks,
@@ -173,16 +201,7 @@ def _mcp_server(settings: Settings, jwks: JwksCache | None) -> MCPServer[Any]:
         leeway_seconds=settings.auth_leeway_seconds,
         tenant_claim=settings.auth_tenant_claim,
     )
-    return MCPServer(
-        **common,
-        token_verifier=Verifier(validator, settings.mcp_url),
-        auth=AuthSettings(
-            issuer_url=AnyHttpUrl(settings.auth_issuer),
-            resource_server_url=AnyHttpUrl(settings.mcp_url),
-            required_scopes=None,  # per tool, in Guard
-            validate_token_resource=True,
-        ),
-    )
+    return Verifier(validator, settings.mcp_url)
 
 
 def _announce(settings: Settings, runtime: Runtime) -> None:

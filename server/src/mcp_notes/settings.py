@@ -51,6 +51,15 @@ class Settings(BaseSettings):
     redis_key_prefix: str = Field(
         default="mcp-notes:", pattern=r"^[A-Za-z0-9:._-]{1,64}$", validation_alias="REDIS_KEY_PREFIX"
     )
+    # Redis only saves work (limits stay local, the cache is bypassed when it is away), so no
+    # request waits on it for long: past this a Redis operation fails and Redis counts as down.
+    redis_timeout: float = Field(default=0.25, ge=0.01, le=5, validation_alias="REDIS_TIMEOUT_SECONDS")
+    # Connections per replica; past them a Redis operation waits this long for one, then skips.
+    redis_pool_size: int = Field(default=50, ge=1, le=1000, validation_alias="REDIS_POOL_SIZE")
+    redis_pool_timeout: float = Field(default=0.1, ge=0, le=5, validation_alias="REDIS_POOL_TIMEOUT_SECONDS")
+    # How often each replica exchanges rate-limit counts with Redis: the others learn of what
+    # it admitted at most this late.
+    redis_sync_seconds: float = Field(default=0.1, ge=0.01, le=5, validation_alias="REDIS_SYNC_SECONDS")
 
     auth_issuer: str | None = Field(default=None, validation_alias="AUTH_ISSUER")
     auth_audience: str | None = Field(default=None, validation_alias="AUTH_AUDIENCE")
@@ -63,6 +72,8 @@ class Settings(BaseSettings):
         validation_alias="AUTH_ALGORITHMS",
     )
     auth_leeway_seconds: int = Field(default=30, ge=0, le=300, validation_alias="AUTH_LEEWAY_SECONDS")
+    # How long fetched signing keys are used before a background refresh replaces them.
+    auth_jwks_ttl_seconds: int = Field(default=600, ge=1, le=86_400, validation_alias="AUTH_JWKS_TTL_SECONDS")
 
     request_state_key: SecretStr | None = Field(default=None, validation_alias="MCP_REQUEST_STATE_KEY")
     rate_limit_per_minute: int = Field(
@@ -74,6 +85,24 @@ class Settings(BaseSettings):
         default=1_048_576, ge=4096, le=16_777_216, validation_alias="MAX_REQUEST_BYTES"
     )
     drain_seconds: int = Field(default=20, ge=1, le=300, validation_alias="DRAIN_SECONDS")
+    # After SIGTERM, keep serving (with /ready at 503) this long before closing the listener,
+    # so a load balancer that learns of the stop from readiness moves traffic away first.
+    shutdown_delay_seconds: float = Field(default=0, ge=0, le=120, validation_alias="SHUTDOWN_DELAY_SECONDS")
+    # MCP requests in flight per replica; past it a request waits up to QUEUE_SECONDS, then 503.
+    max_concurrent_requests: int = Field(
+        default=100, ge=1, le=10_000, validation_alias="MAX_CONCURRENT_REQUESTS"
+    )
+    queue_seconds: float = Field(default=2.0, ge=0, le=60, validation_alias="QUEUE_SECONDS")
+    # Longer than every load balancer's idle timeout in front of us (ALB 900 s as we configure
+    # it, GCLB 600 s, ingress-nginx 60 s), so the proxy, not us, closes idle connections: else
+    # it reuses one we just closed and answers 502.
+    keepalive_seconds: int = Field(default=920, ge=1, le=4000, validation_alias="HTTP_KEEPALIVE_SECONDS")
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, validation_alias="HTTP_HEADER_TIMEOUT_SECONDS"
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, validation_alias="HTTP_BODY_TIMEOUT_SECONDS"
+    )
     backup_url: str | None = Field(default=None, validation_alias="BACKUP_URL")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias="LOG_LEVEL"

@@ -9,18 +9,28 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError, ToolError
-from mcp_types import ElicitRequest, ElicitRequestFormParams, ElicitResult, InputRequiredResult
+from mcp.shared.exceptions import MCPError
+from mcp_types import (
+    INTERNAL_ERROR,
+    ElicitRequest,
+    ElicitRequestFormParams,
+    ElicitResult,
+    InputRequiredResult,
+)
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, Field
 
+from mcp_notes.http.request_info import current
 from mcp_notes.notes.model import (
     QUERY_MAX_CHARS,
     SEARCH_LIMIT_MAX,
@@ -30,6 +40,7 @@ from mcp_notes.notes.model import (
     Note,
     NoteError,
     Owner,
+    StoreUnavailable,
     check_body,
     check_query,
     check_tag,
@@ -39,9 +50,12 @@ from mcp_notes.notes.model import (
 from mcp_notes.notes.store import NoteStore
 from mcp_notes.shared.search_cache import SearchCache
 
+RETRY_AFTER_SECONDS = 1
 READ_TOOLS = frozenset({"get_note", "search_notes", "list_tags"})
 WRITE_TOOLS = frozenset({"create_note", "update_note", "delete_note"})
-LOCAL_OWNER = Owner("local-developer")  # auth off: only ever on a loopback bind
+LOCAL_OWNER = Owner("local-developer")
+P = ParamSpec("P")
+R = TypeVar("R")  # auth off: only ever on a loopback bind
 
 
 @dataclass
@@ -100,14 +114,19 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
             if deps.auth_enabled:  # RequireAuth lets nothing through without one
                 raise ToolError("not authenticated")
             return LOCAL_OWNER
+        # Never the client_id: any client may name any client_id, so only the verified,
+        # non-empty `sub` (within its tenant) says whose notes these are.
+        if not token.subject:
+            raise ToolError("not authenticated")
         tenant = str((token.claims or {}).get("tenant") or "")
-        return Owner(subject=token.subject or token.client_id, tenant=tenant)
+        return Owner(subject=token.subject, tenant=tenant)
 
     async def changed(who: Owner) -> None:
         if deps.cache is not None:
             await deps.cache.invalidate(who)
 
     @server.tool()
+    @_answerable
     async def create_note(title: Title, body: str, tags: Tags | None = None) -> NoteOut:
         """Create a note. The body is Markdown or plain text; tags group notes for search."""
         who = owner()
@@ -119,6 +138,7 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
         return _out(note)
 
     @server.tool()
+    @_answerable
     async def get_note(note_id: str) -> NoteOut:
         """Fetch one of your notes by id."""
         note = await store().get(owner(), note_id)
@@ -127,6 +147,7 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
         return _out(note)
 
     @server.tool()
+    @_answerable
     async def update_note(
         note_id: str,
         title: Title | None = None,
@@ -152,6 +173,7 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
         return _out(note)
 
     @server.tool()
+    @_answerable
     async def delete_note(
         note_id: str, ctx: Context, confirm: bool = False
     ) -> DeleteOut | InputRequiredResult:
@@ -174,6 +196,7 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
         return DeleteOut(deleted=deleted, id=note_id)
 
     @server.tool()
+    @_answerable
     async def search_notes(
         query: Annotated[str, Field(min_length=1, max_length=QUERY_MAX_CHARS)],
         tag: str | None = None,
@@ -201,11 +224,13 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
         return page
 
     @server.tool()
+    @_answerable
     async def list_tags() -> TagsOut:
         """Your tags with how many notes carry each, most used first."""
         return TagsOut(tags=[TagCount(tag=t, notes=n) for t, n in await store().tags(owner())])
 
     @server.resource("notes://{note_id}", mime_type="application/json", name="note")
+    @_answerable
     async def note_resource(note_id: str) -> str:
         """One of your notes as JSON."""
         note = await store().get(owner(), note_id)
@@ -223,6 +248,32 @@ class _fixable:
     def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: object) -> None:
         if isinstance(error, NoteError):
             raise ToolError(str(error)) from None
+
+
+def _answerable(tool: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """A database that does not answer is not the caller's fault: say so as a JSON-RPC error
+    that clients can tell apart from a tool error, answered with 503 and Retry-After."""
+
+    @functools.wraps(tool)
+    async def answering(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await tool(*args, **kwargs)
+        except StoreUnavailable as error:
+            info = current()
+            if info is not None:
+                info.unavailable, info.retry_after_seconds = "database", RETRY_AFTER_SECONDS
+            raise MCPError(
+                code=INTERNAL_ERROR,
+                message=f"The database is unavailable ({error}); nothing was changed by a read, "
+                f"retry in {RETRY_AFTER_SECONDS} s",
+                data={
+                    "retryable": True,
+                    "retry_after_seconds": RETRY_AFTER_SECONDS,
+                    "dependency": "database",
+                },
+            ) from None
+
+    return answering
 
 
 def _out(note: Note) -> NoteOut:

@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import re
 import time
-import uuid
 from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,9 +25,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from mcp_notes.http.drain import Drain
 from mcp_notes.http.gate import Gate
 from mcp_notes.http.request_info import CURRENT, KNOWN_METHODS, RequestInfo
+from mcp_notes.logs import LineWriter
 from mcp_notes.metrics import Metrics
 
 log = logging.getLogger("mcp_notes.request")
+request_log = LineWriter("mcp_notes.request")
 
 PROBES = frozenset({"/health", "/ready", "/metrics"})
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -60,6 +62,7 @@ class Edge:
     def __init__(
         self,
         app: ASGIApp,
+        mcp: ASGIApp,
         metrics: Metrics,
         known_tools: frozenset[str],
         *,
@@ -69,7 +72,8 @@ class Edge:
         max_body: int,
         mcp_path: str = "/mcp",
     ) -> None:
-        self.app = app
+        self.app = app  # probes, metrics, metadata; and the lifespan
+        self.mcp = mcp  # straight to the MCP pipeline: no router in between
         self.metrics = metrics
         self.known_tools = known_tools
         self.gate = gate
@@ -112,7 +116,7 @@ class Edge:
         try:
             if scope["method"] == "POST":
                 receive = await self._read_body(receive)
-            await self.app(scope, receive, response.send)
+            await self.mcp(scope, receive, response.send)
         except BodyTimeout:
             if not response.started:
                 await response.error(408)
@@ -159,14 +163,11 @@ class Edge:
             # Labels must not be whatever a client typed: unknown names collapse to one value.
             method = info.method if info.method in KNOWN_METHODS else ("other" if info.method else "-")
             tool = info.tool if info.tool in self.known_tools else ("unknown" if info.tool else "")
-            self.metrics.requests.labels(method, tool, info.outcome).inc()
-            if info.outcome == "tool_error":
-                self.metrics.tool_errors.labels(tool).inc()
-            self.metrics.latency.labels(method, tool).observe(seconds)
-        log.log(
+            self.metrics.count(method, tool, info.outcome, seconds)
+        request_log.write(
             logging.DEBUG if scope["path"] in PROBES else logging.INFO,
             "request",
-            extra={
+            {
                 "request_id": info.request_id,
                 "http_method": scope["method"],
                 "path": scope["path"],
@@ -291,7 +292,7 @@ def _request_id(scope: Scope) -> str:
             text = value.decode(errors="replace")
             if REQUEST_ID.match(text):
                 return text
-    return uuid.uuid4().hex
+    return os.urandom(16).hex()  # as unique as uuid4().hex, without building a UUID
 
 
 def _json_or_none(body: bytes) -> Any:

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -30,6 +31,7 @@ class Guard:
         read_scope: str,
         resource_metadata_url: str,
         max_body: int,
+        auth_enabled: bool = True,
     ) -> None:
         self.app = app
         self.limiter = limiter
@@ -37,10 +39,13 @@ class Guard:
         self.read_scope = read_scope
         self.resource_metadata_url = resource_metadata_url
         self.max_body = max_body
+        self.auth_enabled = auth_enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = scope.get("user")
-        if scope["type"] != "http" or scope["method"] != "POST" or not isinstance(user, AuthenticatedUser):
+        # Auth off (a loopback dev server) still gets the same checks and limits, per address.
+        user = user if isinstance(user, AuthenticatedUser) else None
+        if scope["type"] != "http" or scope["method"] != "POST" or (user is None and self.auth_enabled):
             await self.app(scope, receive, send)
             return
         body, more = await _read_bounded(receive, self.max_body)
@@ -48,7 +53,7 @@ class Guard:
         info = current()
         method, tool = _method_and_tool(message)
         if info is not None:
-            info.subject = user.access_token.subject or user.access_token.client_id
+            info.subject = user.access_token.subject or "" if user is not None else ""
             info.method, info.tool = method, tool
 
         refusal = self._malformed(scope, message, method, tool)
@@ -59,7 +64,7 @@ class Guard:
             await _reply(send, status, payload, {})
             return
 
-        decision = await self.limiter.hit(_limit_key(user))
+        decision = await self.limiter.hit(_limit_key(user) if user is not None else _address_key(scope))
         if not decision.allowed:
             await _reply(
                 send,
@@ -74,8 +79,8 @@ class Guard:
             )
             return
 
-        needed = self._needed_scope(method, tool)
-        if needed is not None and needed not in user.scopes:
+        needed = self._needed_scope(method, tool) if user is not None else None
+        if user is not None and needed is not None and needed not in user.scopes:
             if info is not None:
                 info.auth_failure = "insufficient_scope"
             what = f"tool {tool}" if tool else method
@@ -132,9 +137,15 @@ def _header(scope: Scope, name: bytes) -> str:
 
 
 def _limit_key(user: AuthenticatedUser) -> str:
+    """The owner, as JSON: no tenant or subject a token carries can make two owners collide."""
     token = user.access_token
     tenant = str((token.claims or {}).get("tenant") or "")
-    return f"{tenant}\x1f{token.subject or token.client_id}"
+    return json.dumps([tenant, token.subject or ""])
+
+
+def _address_key(scope: Scope) -> str:
+    client = scope.get("client")
+    return f"address:{client[0] if client else '-'}"
 
 
 async def _read_bounded(receive: Receive, limit: int) -> tuple[bytes, bool]:
@@ -164,8 +175,8 @@ def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
 
 def _json_rpc(body: bytes) -> dict[str, Any] | None:
     try:
-        message = json.loads(body)
-    except ValueError:
+        message = orjson.loads(body)
+    except orjson.JSONDecodeError:  # also what orjson raises past 1024 levels of nesting
         return None
     return message if isinstance(message, dict) else None
 

@@ -1,28 +1,41 @@
-"""The shared-state objects the app builds from its settings once the runtime is open."""
+"""The shared-state objects one replica builds from its settings: the rate limiter and the
+search cache, shared through Redis when REDIS_URL is set, in-process otherwise (one replica on
+a laptop). The limiter exists before Redis opens (the middleware is built first) and starts
+sharing once it does."""
 
 from __future__ import annotations
 
-from typing import Any
+from redis.asyncio import Redis
 
-from mcp_notes.runtime import Runtime
 from mcp_notes.settings import Settings
-from mcp_notes.shared.limiter import MemoryRateLimiter, RateLimiter, RedisRateLimiter
+from mcp_notes.shared.health import DependencyHealth
+from mcp_notes.shared.limiter import GcraLimiter
+from mcp_notes.shared.redis_link import RedisLink, open_redis
+from mcp_notes.shared.search_cache import MemorySearchCache, RedisSearchCache, SearchCache
 
 
-class LazyLimiter:
-    """The limiter needs Redis, which opens in the lifespan; the middleware is built before."""
-
-    def __init__(self, settings: Settings, runtime: Runtime) -> None:
+class SharedState:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self._runtime = runtime
-        self._limiter: RateLimiter | None = None
+        self.limiter = GcraLimiter(settings.rate_limit_per_minute, settings.redis_sync_seconds)
+        self.cache: SearchCache = MemorySearchCache(settings.search_cache_seconds)
+        self.redis_health = DependencyHealth("redis") if settings.redis_url is not None else None
+        self._link: RedisLink | None = None
 
-    async def hit(self, subject: str) -> Any:
-        if self._limiter is None:
-            budget = self._settings.rate_limit_per_minute
-            redis = self._runtime.redis
-            prefix = f"{self._settings.redis_key_prefix}rl:"
-            self._limiter = (
-                RedisRateLimiter(redis, budget, prefix) if redis is not None else MemoryRateLimiter(budget)
-            )
-        return await self._limiter.hit(subject)
+    @property
+    def redis(self) -> Redis | None:
+        return self._link.redis if self._link is not None else None
+
+    async def open(self) -> None:
+        s = self._settings
+        if self.redis_health is None:
+            return
+        self._link = RedisLink(open_redis(s), s, self.redis_health)
+        await self._link.check()  # down at start is a warning and a fallback, not a failed start
+        self.cache = RedisSearchCache(self._link, s.search_cache_seconds, f"{s.redis_key_prefix}sc:")
+        self.limiter.share(self._link, f"{s.redis_key_prefix}rl:")
+
+    async def close(self) -> None:
+        await self.limiter.close()
+        if self._link is not None:
+            await self._link.close()
