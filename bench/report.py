@@ -55,7 +55,9 @@ def progress(label: str, number: int, server: str, request: str, f: Figures) -> 
     )
 
 
-def summary(outcomes: list[Outcome], starts: list[float], idle: dict[str, int], image: str) -> None:
+def summary(
+    outcomes: list[Outcome], starts: list[float], idle: dict[str, int], image: str, bare_start: float
+) -> None:
     print()
     columns = f"{'req/s':>9}{'p50 ms':>8}{'p99 ms':>9}"
     print(f"{'':<27}{' bare SDK ':-^26}   {' ours ':-^26}")
@@ -68,6 +70,7 @@ def summary(outcomes: list[Outcome], starts: list[float], idle: dict[str, int], 
     peak_ours = max(f.peak_rss_kib for o in outcomes for f in o.ours)
     each = ", ".join(f"{s:.2f}" for s in starts)
     line("start -> /ready, ours", f"{statistics.median(starts):.2f} s (median of {each} s; schema migrated)")
+    line("start -> answer, bare", f"{bare_start:.2f} s (the SDK's own floor: importing it, then one request)")
     line("RSS, ours", f"idle {_mib(idle['ours'])}, peak under load {_mib(peak_ours)}")
     line("RSS, bare SDK", f"idle {_mib(idle['bare'])}, peak under load {_mib(peak_bare)}")
     line("image", image)

@@ -108,11 +108,12 @@ def measure(config: Config, workdir: Path) -> dict[str, Any]:
         starts.append(ours.ready_seconds)
         bare = stack.enter_context(servers.bare(env, bare_log))
         report.line("start -> /ready, ours", ", ".join(f"{s:.2f} s" for s in starts))
+        report.line("start -> first answer, bare", f"{bare.ready_seconds:.2f} s")
 
         scenarios = prepare(ours, bare, token)
         idle = {"bare": bare.rss_kib(), "ours": ours.rss_kib()}
         outcomes = [run(scenario, bare, ours, config, wrk_log) for scenario in scenarios]
-        return {"outcomes": outcomes, "starts": starts, "idle": idle}
+        return {"outcomes": outcomes, "starts": starts, "idle": idle, "bare_start": bare.ready_seconds}
 
 
 def prepare(ours: Server, bare: Server, token: str) -> list[Scenario]:

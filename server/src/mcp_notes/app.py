@@ -172,7 +172,6 @@ def create_app(settings: Settings) -> Edge:
         tools.READ_TOOLS | tools.WRITE_TOOLS,
         gate=Gate(settings.max_concurrent_requests, settings.queue_seconds),
         drain=drain,
-        body_timeout_seconds=settings.body_timeout_seconds,
         max_body=settings.max_request_bytes,
     )
 

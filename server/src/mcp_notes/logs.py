@@ -5,6 +5,7 @@ the hot path, and our records need no more than a dict of their fields serialise
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import time
@@ -68,6 +69,31 @@ class LineWriter:
             if value is not None:
                 entry[key] = value
         _stream.write(orjson.dumps(entry, default=str).decode() + "\n")
+        _flush_soon()
+
+
+_flush_pending = False
+
+
+def _flush_soon() -> None:
+    """One write to stdout per turn of the event loop, not one per line: under load many
+    requests end in the same turn, and each flush is a system call."""
+    global _flush_pending
+    if _flush_pending or _stream is None:
+        return
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        _stream.flush()
+        return
+    _flush_pending = True
+    loop.call_soon(_flush)
+
+
+def _flush() -> None:
+    global _flush_pending
+    _flush_pending = False
+    if _stream is not None:
         _stream.flush()
 
 

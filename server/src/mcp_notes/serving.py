@@ -12,7 +12,7 @@ from types import FrameType
 import uvicorn
 
 from mcp_notes.http.drain import Drain
-from mcp_notes.http.protocol import with_header_timeout
+from mcp_notes.http.protocol import with_deadlines
 from mcp_notes.settings import Settings
 
 log = logging.getLogger("mcp_notes")
@@ -25,7 +25,7 @@ def uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http=with_header_timeout(settings.header_timeout_seconds),
+        http=with_deadlines(settings.header_timeout_seconds, settings.body_timeout_seconds),
         timeout_keep_alive=settings.keepalive_seconds,
         log_config=None,  # ours: JSON on stdout
         access_log=False,  # one request line from our Edge layer instead

@@ -13,6 +13,7 @@ concurrent requests (503 + Retry-After past it), a deadline for the body, and th
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 import os
@@ -54,8 +55,9 @@ MESSAGES = {
 }
 
 
-class BodyTimeout(Exception):
-    """The client did not send the whole body before the deadline."""
+class ClientGone(Exception):
+    """The connection closed before the whole body arrived: the client left, or the body
+    deadline (http/protocol.py) passed and the client already got its 408."""
 
 
 class Edge:
@@ -68,7 +70,6 @@ class Edge:
         *,
         gate: Gate,
         drain: Drain,
-        body_timeout_seconds: float,
         max_body: int,
         mcp_path: str = "/mcp",
     ) -> None:
@@ -78,7 +79,6 @@ class Edge:
         self.known_tools = known_tools
         self.gate = gate
         self.drain = drain
-        self.body_timeout = body_timeout_seconds
         self.max_body = max_body
         self.mcp_path = mcp_path
 
@@ -117,9 +117,8 @@ class Edge:
             if scope["method"] == "POST":
                 receive = await self._read_body(receive)
             await self.mcp(scope, receive, response.send)
-        except BodyTimeout:
-            if not response.started:
-                await response.error(408)
+        except ClientGone:
+            response.status, response.info.outcome = 408, "incomplete_body"
         except asyncio.CancelledError:
             if not self.drain.cutting:
                 raise  # not ours: the client left or the server is stopping hard
@@ -131,23 +130,20 @@ class Edge:
             self.gate.leave()
 
     async def _read_body(self, receive: Receive) -> Receive:
-        """Read the body (up to one byte past the limit) within one deadline, here rather than
-        in the SDK, whose error handler would answer a timeout with a 500. The layers inside
-        get it replayed; past the limit they read on and answer 413."""
+        """Read the body (up to one byte past the limit) here, so that a client gone mid-body
+        ends the request quietly instead of in the SDK's error handler, as a 500 with a
+        traceback. The layers inside get it replayed; past the limit they read on and
+        answer 413. The time it may take is bounded by the protocol (http/protocol.py)."""
         chunks: list[bytes] = []
         size, more = 0, True
-        try:
-            async with asyncio.timeout(self.body_timeout):
-                while more and size <= self.max_body:
-                    message = await receive()
-                    if message["type"] != "http.request":
-                        return _replay(b"".join(chunks), False, receive, message)
-                    chunk = message.get("body", b"")
-                    chunks.append(chunk)
-                    size += len(chunk)
-                    more = message.get("more_body", False)
-        except TimeoutError:
-            raise BodyTimeout from None
+        while more and size <= self.max_body:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise ClientGone
+            chunk = message.get("body", b"")
+            chunks.append(chunk)
+            size += len(chunk)
+            more = message.get("more_body", False)
         return _replay(b"".join(chunks), more, receive)
 
     def _record(self, scope: Scope, info: RequestInfo, status: int, seconds: float, is_mcp: bool) -> None:
@@ -260,14 +256,12 @@ class _Response:
         await self._send({"type": "http.response.body", "body": body})
 
 
-def _replay(body: bytes, more: bool, receive: Receive, then: Message | None = None) -> Receive:
-    """A `receive` that gives `body` first, then `then` (if any), then the real one."""
+def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
+    """A `receive` that gives `body` first, then the real one."""
     pending: list[Message] = [{"type": "http.request", "body": body, "more_body": more}]
-    if then is not None:
-        pending.append(then)
 
     async def replay() -> Message:
-        return pending.pop(0) if pending else await receive()
+        return pending.pop() if pending else await receive()
 
     return replay
 
@@ -285,6 +279,10 @@ def _is_json(scope: Scope) -> bool:
     return False
 
 
+_ID_PREFIX = os.urandom(8).hex()
+_ID_COUNTER = itertools.count(1)
+
+
 def _request_id(scope: Scope) -> str:
     """Keep a sane X-Request-Id from the load balancer, so logs join up; else make one."""
     for key, value in scope.get("headers", []):
@@ -292,7 +290,8 @@ def _request_id(scope: Scope) -> str:
             text = value.decode(errors="replace")
             if REQUEST_ID.match(text):
                 return text
-    return os.urandom(16).hex()  # as unique as uuid4().hex, without building a UUID
+    # Unique without a syscall per request: a random prefix per process, then a counter.
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):x}"
 
 
 def _json_or_none(body: bytes) -> Any:
