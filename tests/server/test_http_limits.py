@@ -101,7 +101,10 @@ def _read_response(sock: socket.socket) -> bytes:
     sock.settimeout(5)
     data = b""
     while b"\r\n\r\n" not in data:
-        data += sock.recv(65536)
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"(connection closed by the server)"
+        data += chunk
     head, _, rest = data.partition(b"\r\n\r\n")
     length = next(
         int(line.split(b":", 1)[1])
@@ -109,7 +112,10 @@ def _read_response(sock: socket.socket) -> bytes:
         if line.lower().startswith(b"content-length")
     )
     while len(rest) < length:
-        rest += sock.recv(65536)
+        chunk = sock.recv(65536)
+        if not chunk:
+            return b"(connection closed by the server)"
+        rest += chunk
     return head
 
 
