@@ -66,8 +66,8 @@ def with_deadlines(header_seconds: float, body_seconds: float) -> type[HttpTools
 
         def _too_slow(self, answer: bytes) -> None:
             self._deadline = None
-            if self.transport.is_closing():
-                return
+            if self.transport.is_closing() or self.transport.get_protocol() is not self:
+                return  # closed already, or handed over (a WebSocket upgrade): not ours to time
             if self.cycle is None or not self.cycle.response_started:
                 self.transport.write(answer)
             self.transport.close()  # the app, if reading, sees http.disconnect
