@@ -103,6 +103,31 @@ def test_a_burst_during_the_first_jwks_fetch_waits_for_it(own_issuer: Issuer, mo
         assert_clean_log(server, 0, *tokens)
 
 
+def test_no_keys_yet_is_503_retry_later_not_401_then_recovers(
+    own_issuer: Issuer, module_database: str
+) -> None:
+    """An issuer that has not answered since start leaves no keys to check any token with: the
+    token may be good, so the client is told to retry, not to log in again."""
+    own_issuer.down = True
+    token = own_issuer.token(PUBLIC_URL, subject="patient")
+    body, headers = call("list_tags", {})
+    headers = {**headers, "authorization": f"Bearer {token}"}
+    with running_server(server_env(own_issuer, module_database, REDIS)) as server:
+        refused = httpx.post(server.url, content=body, headers=headers, timeout=10)
+        assert refused.status_code == 503
+        assert refused.headers["retry-after"] == "1"
+        assert refused.json()["error"]["data"]["retryable"] is True
+        assert "www-authenticate" not in refused.headers
+        own_issuer.down = False
+        deadline = time.monotonic() + 10
+        answer = refused
+        while answer.status_code == 503 and time.monotonic() < deadline:
+            time.sleep(0.3)
+            answer = httpx.post(server.url, content=body, headers=headers, timeout=10)
+        assert answer.status_code == 200, answer.text
+    assert_clean_log(server, 0, token)
+
+
 def test_startup_does_not_wait_for_a_hanging_issuer(own_issuer: Issuer, module_database: str) -> None:
     own_issuer.delay = 60  # hangs until the fixture releases it
     with running_server(server_env(own_issuer, module_database, REDIS)) as server:

@@ -21,6 +21,10 @@ from mcp.server.auth.provider import TokenVerifier
 from starlette.authentication import AuthCredentials
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_notes.http.request_info import RequestInfo, current
+
+ISSUER_RETRY_SECONDS = 1  # the JWKS is retried every second while there are no keys
+
 
 class Bearer:
     def __init__(self, app: ASGIApp, verifier: TokenVerifier, resource_metadata_url: str) -> None:
@@ -38,7 +42,11 @@ class Bearer:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         user = await self._user(scope)
         if user is None:
-            await self._refuse(send)
+            info = current()
+            if info is not None and info.auth_failure == "jwks_unavailable":
+                await self._unavailable(send, info)
+            else:
+                await self._refuse(send)
             return
         scope["user"] = user
         scope["auth"] = AuthCredentials(user.scopes)
@@ -57,6 +65,25 @@ class Bearer:
         if access is None or (access.expires_at is not None and access.expires_at < int(time.time())):
             return None
         return AuthenticatedUser(access)
+
+    async def _unavailable(self, send: Send, info: RequestInfo) -> None:
+        """No signing keys at all (the issuer has not answered since start): the token may be
+        fine, so a 401 would send clients to re-authenticate for nothing. 503 + Retry-After."""
+        info.unavailable, info.retry_after_seconds = "issuer", ISSUER_RETRY_SECONDS
+        body = json.dumps(
+            {
+                "jsonrpc": "2.0",
+                "id": None,
+                "error": {
+                    "code": -32603,
+                    "message": "The issuer's signing keys are unavailable; retry shortly",
+                    "data": {"retryable": True, "retry_after_seconds": ISSUER_RETRY_SECONDS},
+                },
+            }
+        ).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": 503, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
 
     async def _refuse(self, send: Send) -> None:
         headers = [
