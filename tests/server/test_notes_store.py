@@ -160,7 +160,9 @@ async def test_pool_reports_connections_in_use(database_url: str) -> None:
     store = await open_postgres(database_url)
     try:
         assert store.in_use() == 0
-        async with store._pool.acquire():
-            assert store.in_use() == 1
+        conn = await store._pool.acquire()
+        assert store.in_use() == 1
+        store._pool.release(conn)
+        assert store.in_use() == 0
     finally:
         await store.close()

@@ -3,7 +3,6 @@ migrations under an advisory lock, ranked full-text search."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import uuid
@@ -14,6 +13,7 @@ import asyncpg
 
 from mcp_notes.notes.migrations import ADVISORY_LOCK_KEY, migrations
 from mcp_notes.notes.model import Note, Owner, SearchHit, StoreUnavailable, VersionConflict
+from mcp_notes.notes.pg_pool import ConnectionPool
 
 log = logging.getLogger(__name__)
 
@@ -28,9 +28,8 @@ HEADLINE = "MaxFragments=1, MaxWords=30, MinWords=8, StartSel=**, StopSel=**"
 class PostgresNotes:
     backend = "postgres"
 
-    def __init__(self, pool: asyncpg.Pool, acquire_timeout: float) -> None:
+    def __init__(self, pool: ConnectionPool) -> None:
         self._pool = pool
-        self._acquire_timeout = acquire_timeout
 
     @classmethod
     async def open(
@@ -42,17 +41,16 @@ class PostgresNotes:
         connect_timeout: float,
         statement_timeout: float,
     ) -> PostgresNotes:
-        pool = await asyncpg.create_pool(
+        pool = ConnectionPool(
             dsn,
-            min_size=min_size,
             max_size=max_size,
+            acquire_timeout=connect_timeout,
             timeout=connect_timeout,
             command_timeout=statement_timeout,
-            max_inactive_connection_lifetime=300,
-            reset=_keep_session,
             server_settings={"application_name": "mcp-notes"},
         )
-        store = cls(pool, acquire_timeout=connect_timeout)
+        await pool.open(min_size)
+        store = cls(pool)
         await store.migrate()
         return store
 
@@ -203,7 +201,7 @@ class PostgresNotes:
             await conn.fetchval("SELECT 1")
 
     def in_use(self) -> int:
-        return self._pool.get_size() - self._pool.get_idle_size()
+        return self._pool.in_use()
 
     async def close(self) -> None:
         await self._pool.close()
@@ -212,30 +210,26 @@ class PostgresNotes:
     async def _connection(self) -> AsyncIterator[Any]:
         """A pooled connection; any sign that Postgres cannot serve becomes StoreUnavailable."""
         try:
-            # asyncio.timeout, not acquire(timeout=): asyncpg bounds that with wait_for, which
-            # starts a task for every acquire, a measurable part of a request's CPU.
-            async with asyncio.timeout(self._acquire_timeout):
-                conn = await self._pool.acquire()
-            try:
-                yield conn
-            finally:
-                await self._pool.release(conn)
+            conn = await self._pool.acquire()
         except Exception as error:
             if _unavailable(error):
                 raise StoreUnavailable(type(error).__name__) from error
             raise
+        broken = True  # also when cancelled mid-query: the connection's state is unknown
+        try:
+            yield conn
+            broken = False
+        except Exception as error:
+            broken = _unavailable(error)  # a query's own error leaves the connection usable
+            if broken:
+                raise StoreUnavailable(type(error).__name__) from error
+            raise
+        finally:
+            self._pool.release(conn, broken=broken)
 
     async def _one(self, sql: str, *args: Any) -> asyncpg.Record | None:
         async with self._connection() as conn:
             return await conn.fetchrow(sql, *args)
-
-
-async def _keep_session(_: asyncpg.Connection) -> None:
-    """Called instead of asyncpg's default reset when a connection goes back to the pool. That
-    default sends a reset query (RESET ALL, UNLISTEN *, CLOSE ALL, advisory unlock) after every
-    use: a second round trip per request. We change no session state (no SET, LISTEN or
-    cursors; migrate() releases its advisory lock itself), and asyncpg still rolls back any
-    transaction left open before calling this."""
 
 
 def _unavailable(error: BaseException) -> bool:
