@@ -100,19 +100,6 @@ def _flush() -> None:
 _stream: TextIO | None = None
 
 
-class _Brief(logging.Filter):
-    """A library's expected, already-handled failure in one line: asyncpg's pool logs a full
-    traceback for every reconnect it tries while Postgres is away, which says nothing more
-    than the exception's name and text."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.exc_info[1] is not None:
-            error = record.exc_info[1]
-            record.error = f"{type(error).__name__}: {error}"[:300]
-            record.exc_info, record.exc_text = None, None
-        return True
-
-
 def configure(level: str) -> None:
     global _stream
     _stream = sys.stdout
@@ -123,7 +110,6 @@ def configure(level: str) -> None:
     root.setLevel(level)
     # Our request line replaces uvicorn's access log; its error log stays, as JSON.
     logging.getLogger("uvicorn.access").disabled = True
-    logging.getLogger("asyncpg.pool").addFilter(_Brief())
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
