@@ -106,7 +106,6 @@ def create_app(settings: Settings) -> Edge:
         scope_for_tool=scope_for_tool,
         read_scope=settings.auth_read_scope,
         resource_metadata_url=metadata_url,
-        max_body=settings.max_request_bytes,
         auth_enabled=settings.auth_enabled,
     )
     if jwks is not None:

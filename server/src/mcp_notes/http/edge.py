@@ -23,6 +23,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from mcp_notes.http.body import replay
 from mcp_notes.http.drain import Drain
 from mcp_notes.http.gate import Gate
 from mcp_notes.http.request_info import CURRENT, KNOWN_METHODS, RequestInfo
@@ -115,7 +116,7 @@ class Edge:
         task = self.drain.track()
         try:
             if scope["method"] == "POST":
-                receive = await self._read_body(receive)
+                receive = await self._read_body(scope, receive)
             await self.mcp(scope, receive, response.send)
         except ClientGone:
             response.status, response.info.outcome = 408, "incomplete_body"
@@ -129,7 +130,7 @@ class Edge:
             self.drain.untrack(task)
             self.gate.leave()
 
-    async def _read_body(self, receive: Receive) -> Receive:
+    async def _read_body(self, scope: Scope, receive: Receive) -> Receive:
         """Read the body (up to one byte past the limit) here, so that a client gone mid-body
         ends the request quietly instead of in the SDK's error handler, as a 500 with a
         traceback. The layers inside get it replayed; past the limit they read on and
@@ -144,7 +145,7 @@ class Edge:
             chunks.append(chunk)
             size += len(chunk)
             more = message.get("more_body", False)
-        return _replay(b"".join(chunks), more, receive)
+        return replay(scope, b"".join(chunks), more, self.max_body, receive)
 
     def _record(self, scope: Scope, info: RequestInfo, status: int, seconds: float, is_mcp: bool) -> None:
         if is_mcp:
@@ -254,16 +255,6 @@ class _Response:
         raw = [*kept, (b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
         await self._send({"type": "http.response.start", "status": status, "headers": raw})
         await self._send({"type": "http.response.body", "body": body})
-
-
-def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
-    """A `receive` that gives `body` first, then the real one."""
-    pending: list[Message] = [{"type": "http.request", "body": body, "more_body": more}]
-
-    async def replay() -> Message:
-        return pending.pop() if pending else await receive()
-
-    return replay
 
 
 def _rpc_code(status: int) -> int:

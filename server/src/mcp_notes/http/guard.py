@@ -1,9 +1,9 @@
 """After authentication, before the MCP transport: who is calling, whether their budget allows
 another request, and whether their token's scopes allow this tool.
 
-It sits inside the SDK's app (after its AuthenticationMiddleware has put the verified token in
-scope["user"], before RequireAuthMiddleware), so unauthenticated requests pass straight through
-to the SDK's 401. The body is read once, bounded, and replayed to the transport unchanged.
+It sits after Bearer (http/bearer.py), which has put the verified token in scope["user"] or
+already answered 401. It reads the body the edge stashed (http/body.py) and reads nothing
+itself.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 import orjson
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from mcp_notes.http.body import stashed
 from mcp_notes.http.request_info import current
 from mcp_notes.shared.limiter import RateLimiter
 
@@ -30,7 +31,6 @@ class Guard:
         scope_for_tool: Mapping[str, str],
         read_scope: str,
         resource_metadata_url: str,
-        max_body: int,
         auth_enabled: bool = True,
     ) -> None:
         self.app = app
@@ -38,7 +38,6 @@ class Guard:
         self.scope_for_tool = scope_for_tool
         self.read_scope = read_scope
         self.resource_metadata_url = resource_metadata_url
-        self.max_body = max_body
         self.auth_enabled = auth_enabled
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -48,8 +47,8 @@ class Guard:
         if scope["type"] != "http" or scope["method"] != "POST" or (user is None and self.auth_enabled):
             await self.app(scope, receive, send)
             return
-        body, more = await _read_bounded(receive, self.max_body)
-        message = _json_rpc(body) if not more else None
+        body, over_limit = stashed(scope)  # read once, by the edge
+        message = _json_rpc(body) if not over_limit else None
         info = current()
         method, tool = _method_and_tool(message)
         if info is not None:
@@ -102,7 +101,7 @@ class Guard:
             )
             return
 
-        await self.app(scope, _replay(body, more, receive), send)
+        await self.app(scope, receive, send)
 
     def _malformed(
         self, scope: Scope, message: dict[str, Any] | None, method: str, tool: str
@@ -146,31 +145,6 @@ def _limit_key(user: AuthenticatedUser) -> str:
 def _address_key(scope: Scope) -> str:
     client = scope.get("client")
     return f"address:{client[0] if client else '-'}"
-
-
-async def _read_bounded(receive: Receive, limit: int) -> tuple[bytes, bool]:
-    """Up to `limit` + 1 bytes; `more` is True when the body goes on (the transport answers 413)."""
-    body, more = b"", True
-    while more and len(body) <= limit:
-        message = await receive()
-        if message["type"] != "http.request":
-            return body, False
-        body += message.get("body", b"")
-        more = message.get("more_body", False)
-    return body, more or len(body) > limit
-
-
-def _replay(body: bytes, more: bool, receive: Receive) -> Receive:
-    sent = False
-
-    async def replay() -> Message:
-        nonlocal sent
-        if not sent:
-            sent = True
-            return {"type": "http.request", "body": body, "more_body": more}
-        return await receive()
-
-    return replay
 
 
 def _json_rpc(body: bytes) -> dict[str, Any] | None:
