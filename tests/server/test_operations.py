@@ -184,33 +184,16 @@ async def test_the_embedded_default_needs_no_services(tmp_path: Path, mode: str)
 
 
 def test_a_redis_ca_is_trusted_for_rediss_and_must_be_pem() -> None:
-    from datetime import UTC, datetime, timedelta
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
     from redis.asyncio import Redis
 
-    from mcp_notes.runtime import redis_options
     from mcp_notes.settings import SettingsError, load_settings
+    from mcp_notes.shared.redis_link import redis_options
+    from tests.server.certs import make_ca, pem
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "test-only redis CA")])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(1)
-        .not_valid_before(now)
-        .not_valid_after(now + timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    pem = cert.public_bytes(serialization.Encoding.PEM).decode()
-    settings = load_settings({"REDIS_URL": "rediss://:x@cache.internal:6378/0", "REDIS_CA_CERT": pem})
+    ca_pem = pem(make_ca("test-only redis CA")[1])
+    settings = load_settings({"REDIS_URL": "rediss://:x@cache.internal:6378/0", "REDIS_CA_CERT": ca_pem})
     client = Redis.from_url(str(settings.redis_url), **redis_options(settings))
-    assert client.connection_pool.connection_kwargs["ssl_ca_data"] == pem
+    assert client.connection_pool.connection_kwargs["ssl_ca_data"] == ca_pem
     # Memorystore's certificate names an IP, not our host: the chain is checked, the name is not.
     assert client.connection_pool.connection_kwargs["ssl_check_hostname"] is False
     assert client.connection_pool.connection_kwargs["ssl_cert_reqs"] == "required"

@@ -19,34 +19,13 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from mcp_notes.settings import load_settings
 from mcp_notes.shared.redis_link import open_redis
+from tests.server.certs import make_ca, pem
 from tests.server.issuer import free_port
-
-
-def _ca(name: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, name)])
-    now = datetime.now(UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(minutes=5))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    return key, cert
-
-
-def _pem(cert: x509.Certificate) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
 @pytest.fixture(scope="module")
 def cas() -> dict[str, tuple[ec.EllipticCurvePrivateKey, x509.Certificate]]:
-    return {"old": _ca("test-only old server CA"), "new": _ca("test-only new server CA")}
+    return {"old": make_ca("test-only old server CA"), "new": make_ca("test-only new server CA")}
 
 
 @pytest.fixture(scope="module")
@@ -66,13 +45,13 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory, cas: dict) -> Iterator[i
         .sign(ca_key, hashes.SHA256())
     )
     workdir: Path = tmp_path_factory.mktemp("tls-redis")
-    (workdir / "server.pem").write_text(_pem(cert))
+    (workdir / "server.pem").write_text(pem(cert))
     (workdir / "server.key").write_bytes(
         key.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
     )
-    (workdir / "ca.pem").write_text(_pem(ca_cert))
+    (workdir / "ca.pem").write_text(pem(ca_cert))
     port = free_port()
     process = subprocess.Popen(
         ["redis-server", "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1", "--save", "",
@@ -107,13 +86,13 @@ async def _ping(port: int, ca_bundle: str) -> bool:
 
 
 async def test_a_certificate_naming_another_host_is_trusted_through_the_ca(tls_redis: int, cas: dict) -> None:
-    assert await _ping(tls_redis, _pem(cas["new"][1]))
+    assert await _ping(tls_redis, pem(cas["new"][1]))
 
 
 async def test_every_ca_in_the_bundle_is_trusted_during_a_rotation(tls_redis: int, cas: dict) -> None:
-    assert await _ping(tls_redis, _pem(cas["old"][1]) + _pem(cas["new"][1]))
+    assert await _ping(tls_redis, pem(cas["old"][1]) + pem(cas["new"][1]))
 
 
 async def test_the_chain_is_still_verified(tls_redis: int, cas: dict) -> None:
     with pytest.raises(redis.ConnectionError, match="CERTIFICATE_VERIFY_FAILED"):
-        await _ping(tls_redis, _pem(cas["old"][1]))
+        await _ping(tls_redis, pem(cas["old"][1]))
