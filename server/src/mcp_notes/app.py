@@ -163,7 +163,6 @@ def create_app(settings: Settings) -> Edge:
             resource_name="mcp-notes knowledge base",
         )
     app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.runtime = runtime
     return Edge(
         app,
         mcp,

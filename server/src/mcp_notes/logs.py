@@ -19,18 +19,24 @@ _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) 
 
 class JsonLines(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": _timestamp(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and value is not None:
-                entry[key] = value
+        fields = {key: value for key, value in record.__dict__.items() if key not in _STANDARD}
         if record.exc_info:
-            entry["exc_info"] = self.formatException(record.exc_info)
-        return orjson.dumps(entry, default=str).decode()
+            fields["exc_info"] = self.formatException(record.exc_info)
+        return _line(record.created, record.levelname, record.name, record.getMessage(), fields)
+
+
+def _line(created: float, level: str, logger: str, message: str, fields: dict[str, Any]) -> str:
+    """One log line: time, level, logger and message first, then every field that is set."""
+    entry: dict[str, Any] = {
+        "time": _timestamp(created),
+        "level": level,
+        "logger": logger,
+        "message": message,
+    }
+    for key, value in fields.items():
+        if value is not None:
+            entry[key] = value
+    return orjson.dumps(entry, default=str).decode()
 
 
 _second: tuple[int, str] = (-1, "")
@@ -59,16 +65,8 @@ class LineWriter:
         if _stream is None:
             self.logger.log(level, message, extra=fields)
             return
-        entry: dict[str, Any] = {
-            "time": _timestamp(time.time()),
-            "level": logging.getLevelName(level),
-            "logger": self.logger.name,
-            "message": message,
-        }
-        for key, value in fields.items():
-            if value is not None:
-                entry[key] = value
-        _stream.write(orjson.dumps(entry, default=str).decode() + "\n")
+        line = _line(time.time(), logging.getLevelName(level), self.logger.name, message, fields)
+        _stream.write(line + "\n")
         _flush_soon()
 
 
