@@ -63,8 +63,8 @@ plan: venv ## offline plan of Pulumi.$(STACK).yaml under mocks [STACK=dev] [TARG
 snapshots: venv ## rewrite tests/snapshots/*.plan after reviewing `make plan` output
 	$(PY) -m tests.harness.plan --update-snapshots
 
-config-docs: venv ## regenerate Pulumi.yaml declarations and the README key table from components/config.py
-	$(PY) -m components.config_docs
+config-docs: venv ## regenerate Pulumi.yaml declarations and the README key table from mcp_deploy/config.py
+	$(PY) -m mcp_deploy.config_docs
 
 clean: ## remove the virtualenv, tool copies and caches
 	rm -rf $(VENV) $(SERVER_VENV) scanners/.venv policy/venv .tools .pytest_cache .ruff_cache

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from components.args import DRAIN_SECONDS
-from components.aws.cron import CronNotSupported, eventbridge_cron
+from mcp_deploy.args import DRAIN_SECONDS
+from mcp_deploy.aws.cron import CronNotSupported, eventbridge_cron
 from tests.harness.plan import STACKS
 from tests.harness.program import ProgramRun, run_program
 

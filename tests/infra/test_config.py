@@ -3,8 +3,8 @@ every bad key, the value given and what is allowed."""
 
 import pytest
 
-from components.config import StackConfig, parse_stack_config
-from components.config_errors import ConfigError
+from mcp_deploy.config import StackConfig, parse_stack_config
+from mcp_deploy.config_errors import ConfigError
 from tests.harness.program import ProgramRun, run_program
 
 # The keys every stack must set, with valid values.

@@ -4,8 +4,8 @@ import json
 
 import yaml
 
-from components.config import NAMESPACE, StackConfig, parse_stack_config
-from components.config_docs import YAML_MARKER, declarations, readme_table, yaml_block
+from mcp_deploy.config import NAMESPACE, StackConfig, parse_stack_config
+from mcp_deploy.config_docs import YAML_MARKER, declarations, readme_table, yaml_block
 from tests.harness.stack_files import ROOT
 from tests.infra.test_config import REQUIRED
 

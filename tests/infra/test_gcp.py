@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.gcp.run import cloud_run_size
+from mcp_deploy.gcp.run import cloud_run_size
 from tests.harness.mocks import MOCK_CA, MOCK_NEXT_CA
 from tests.harness.plan import STACKS
 from tests.harness.program import ProgramRun, run_program
@@ -27,7 +27,7 @@ def account_email(run: ProgramRun, name: str) -> str:
 def test_apis_are_enabled_and_resources_wait_for_them(runs: dict[str, ProgramRun], stack: str) -> None:
     run = runs[stack]
     services = run.of_type("gcp:projects/service:Service")
-    # written out: comparing with components.gcp.apis.APIS would pass whatever it held
+    # written out: comparing with mcp_deploy.gcp.apis.APIS would pass whatever it held
     assert sorted(s.inputs["service"] for s in services) == [
         "artifactregistry.googleapis.com",
         "cloudscheduler.googleapis.com",

@@ -12,7 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from components.args import DRAIN_SECONDS
+from mcp_deploy.args import DRAIN_SECONDS
 from tests.harness.monitor import Registration
 from tests.harness.plan import STACKS
 from tests.harness.program import ProgramRun, run_program

@@ -2,8 +2,8 @@
 
 import pytest
 
-from components.config import Target
-from components.targets import BUILT, OUTPUT_NAMES, PLANNED, McpService, TargetNotImplementedError
+from mcp_deploy.config import Target
+from mcp_deploy.targets import BUILT, OUTPUT_NAMES, PLANNED, McpService, TargetNotImplementedError
 from tests.harness.program import run_program
 
 TARGETS: tuple[Target, ...] = ("aws-ecs", "gcp-cloudrun", "kubernetes")

@@ -1,0 +1,5 @@
+"""The aws-ecs target."""
+
+from mcp_deploy.aws.service import EcsMcpService
+
+__all__ = ["EcsMcpService"]
