@@ -1,0 +1,103 @@
+"""What a server component takes: the server contract of DESIGN.md as typed, documented Args.
+
+These are TypedDicts, not dataclasses, because Pulumi's component provider hands a multi-language
+caller's inputs to the constructor as a dict, and its schema analyzer reads the field docstrings
+below. No `from __future__ import annotations`, `Literal` or tuples here: the analyzer cannot
+read them. Every field but `image`/`build` has a default, applied by `resolve_server`.
+"""
+
+from typing import TypedDict
+
+import pulumi
+
+# Where our reference server's build context lives, relative to the project root.
+REFERENCE_BUILD = "server"
+
+
+class HealthArgs(TypedDict, total=False):
+    """HTTP paths the platform probes on the server's own port."""
+
+    liveness: str
+    """Path that answers 2xx while the process is alive (restart when it stops). Empty: a TCP check."""
+    readiness: str
+    """Path that answers 2xx while the server can take traffic. Empty: a TCP check."""
+
+
+class PostgresUseArgs(TypedDict, total=False):
+    """A database and a role of the server's own on the platform's shared Postgres instance."""
+
+    url_env: str
+    """Env var that receives the database URL, as a secret reference. Default DATABASE_URL."""
+    backup: bool
+    """Include the database in the platform's scheduled dumps. Default true."""
+
+
+class RedisUseArgs(TypedDict, total=False):
+    """Use of the platform's shared Redis, under a key prefix of the server's own."""
+
+    url_env: str
+    """Env var that receives the Redis URL, as a secret reference. Default REDIS_URL."""
+    prefix_env: str
+    """Env var that receives the key prefix `<server>:`. Default REDIS_KEY_PREFIX."""
+
+
+class ReplicasArgs(TypedDict, total=False):
+    """Autoscaling bounds."""
+
+    min: int
+    """Fewest replicas (0 lets Cloud Run scale to zero). Default 1."""
+    max: int
+    """Most replicas. Default 3."""
+    target_cpu_percent: int
+    """Average CPU utilisation autoscaling aims for. Default 60."""
+
+
+class ServerArgs(TypedDict, total=False):
+    """One MCP server: any image and its contract. Give `image` or `build`, not both."""
+
+    image: str
+    """A prebuilt image reference (registry/path:tag or @sha256:digest) the target can pull."""
+    build: str
+    """A build context relative to the project root; `server` is our reference server (mcp-notes)."""
+    port: int
+    """Port the server listens on inside its container. Default 8080."""
+    path: str
+    """Path of the server's MCP endpoint. Default /mcp."""
+    command: list[str]
+    """Replaces the image's entrypoint. Default: the image's own."""
+    args: list[str]
+    """Replaces the image's arguments (CMD). Default: the image's own."""
+    health: HealthArgs
+    """Liveness and readiness paths."""
+    env: dict[str, str]
+    """Plain environment. Never a secret: use `secrets`."""
+    secrets: dict[str, pulumi.Input[str]]
+    """Env name -> secret value (a Pulumi secret). Stored in the target's secret manager and
+    handed to the container by reference."""
+    generated_secrets: list[str]
+    """Env names whose values the platform generates (48 random characters) and stores like `secrets`."""
+    postgres: PostgresUseArgs
+    """Give it (even empty) for a database of the server's own."""
+    redis: RedisUseArgs
+    """Give it (even empty) to use the shared Redis."""
+    scopes: list[str]
+    """OAuth scopes the server's tools require; published for the gateway and in the outputs."""
+    sessions: str
+    """`stateless` (any replica answers any request) or `sticky` (a client's requests go to one
+    replica, for servers that keep Mcp-Session-Id state). Default stateless."""
+    replicas: ReplicasArgs
+    """Autoscaling bounds."""
+    concurrency: int
+    """Concurrent requests one replica takes before autoscaling adds another. Default 80."""
+    cpu: int
+    """CPU units per replica, 1024 = 1 vCPU. Default 512."""
+    memory: int
+    """Memory per replica in MiB. Default 1024."""
+    user: int
+    """Numeric user id to run as. Default: the image's own user (must not be root on kubernetes)."""
+    read_only_root_filesystem: bool
+    """Mount the image read-only (a writable /tmp is provided). Default true."""
+    image_pull_secret: str
+    """kubernetes: name of an existing docker-registry Secret in the namespace to pull `image` with."""
+    repository_credentials: pulumi.Input[str]
+    """aws-ecs: registry credentials for `image`, as a secret JSON {"username": ..., "password": ...}."""

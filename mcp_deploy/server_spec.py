@@ -1,0 +1,185 @@
+"""`ServerArgs` with every default applied: what the target components read.
+
+Defaults are generic (port 8080, the image's own command, TCP health checks). Only an entry with
+`build: server` gets our reference server's contract (port 8000, `serve`, /health and /ready, a
+database, Redis, `notes:*` scopes, UID 10001); anything the entry gives still wins.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+
+from mcp_deploy.server_args import REFERENCE_BUILD, ServerArgs
+
+# The server drains for this long on SIGTERM (our DRAIN_SECONDS); platforms wait a little longer.
+DRAIN_SECONDS = 20
+
+# Names end up in DNS labels, k8s object names and cloud ids; see names.py for the length checks.
+SERVER_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$")
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z]+)\}")
+# What `env` values may refer to; the platform fills them in per server.
+PLACEHOLDERS = ("publicUrl", "authIssuer", "authAudience", "serverName")
+
+REFERENCE_DEFAULTS: dict[str, Any] = {
+    "port": 8000,
+    "args": ["serve"],
+    "health": {"liveness": "/health", "readiness": "/ready"},
+    "env": {
+        "MCP_HOST": "0.0.0.0",
+        "MCP_PORT": "8000",
+        "MCP_PUBLIC_URL": "${publicUrl}",
+        "AUTH_ISSUER": "${authIssuer}",
+        "AUTH_AUDIENCE": "${authAudience}",
+        "DRAIN_SECONDS": str(DRAIN_SECONDS),
+        "DB_POOL_MAX": "10",
+    },
+    "generated_secrets": ["MCP_REQUEST_STATE_KEY"],
+    "postgres": {},
+    "redis": {},
+    "scopes": ["notes:read", "notes:write"],
+    "user": 10001,
+}
+
+
+@dataclass(frozen=True)
+class PostgresUse:
+    url_env: str = "DATABASE_URL"
+    backup: bool = True
+
+
+@dataclass(frozen=True)
+class RedisUse:
+    url_env: str = "REDIS_URL"
+    prefix_env: str = "REDIS_KEY_PREFIX"
+
+
+@dataclass(frozen=True)
+class ServerSpec:
+    name: str
+    image: str | None
+    build: str | None
+    port: int = 8080
+    path: str = "/mcp"
+    command: list[str] | None = None
+    args: list[str] | None = None
+    liveness: str | None = None
+    readiness: str | None = None
+    env: dict[str, str] = field(default_factory=dict)
+    secrets: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    generated_secrets: tuple[str, ...] = ()
+    postgres: PostgresUse | None = None
+    redis: RedisUse | None = None
+    scopes: tuple[str, ...] = ()
+    sticky: bool = False
+    min_replicas: int = 1
+    max_replicas: int = 3
+    target_cpu_percent: int = 60
+    concurrency: int = 80
+    cpu: int = 512
+    memory: int = 1024
+    user: int | None = None
+    read_only_root_filesystem: bool = True
+    image_pull_secret: str | None = None
+    repository_credentials: pulumi.Input[str] | None = None
+
+    @property
+    def is_reference(self) -> bool:
+        return self.build == REFERENCE_BUILD
+
+    @property
+    def route_prefix(self) -> str:
+        """Public path prefix on the platform's load balancer: /<name>."""
+        return f"/{self.name}"
+
+    @property
+    def metadata_path(self) -> str:
+        """RFC 9728 §3.1 metadata path for the public URL https://<domain>/<name><path>."""
+        return f"/.well-known/oauth-protected-resource/{self.name}{self.path}"
+
+    @property
+    def secret_env_names(self) -> list[str]:
+        """Every env var handed over by reference, in a stable order."""
+        names = [*self.secrets, *self.generated_secrets]
+        if self.postgres is not None:
+            names.append(self.postgres.url_env)
+        if self.redis is not None:
+            names.append(self.redis.url_env)
+        return sorted(names)
+
+    def public_url(self, domain: str) -> str:
+        return f"https://{domain}/{self.name}{self.path}"
+
+    def plain_env(self, domain: str, auth_issuer: str, auth_audience: str | None) -> dict[str, str]:
+        """`env` with placeholders filled in, plus the Redis key prefix; never a secret."""
+        values = {
+            "publicUrl": self.public_url(domain),
+            "authIssuer": auth_issuer,
+            "authAudience": auth_audience or self.public_url(domain),
+            "serverName": self.name,
+        }
+        env = {key: PLACEHOLDER.sub(lambda m: values[m.group(1)], value) for key, value in self.env.items()}
+        if self.redis is not None:
+            env[self.redis.prefix_env] = f"{self.name}:"
+        return dict(sorted(env.items()))
+
+
+class ServerArgsError(ValueError):
+    """Args a program gave directly (not through stack config) that cannot work."""
+
+
+def resolve_server(name: str, args: ServerArgs) -> ServerSpec:
+    """Apply the defaults; refuse what no target could deploy, naming the server."""
+    if not SERVER_NAME.match(name):
+        raise ServerArgsError(
+            f"server {name!r}: a name of 1-20 lowercase letters, digits and '-', starting with a letter"
+        )
+    if ("image" in args) == ("build" in args):
+        raise ServerArgsError(f"server {name!r}: give exactly one of image or build")
+    given: dict[str, Any] = dict(args)
+    merged = {**REFERENCE_DEFAULTS, **given} if given.get("build") == REFERENCE_BUILD else given
+    if merged.get("build") == REFERENCE_BUILD:
+        merged["env"] = {**REFERENCE_DEFAULTS["env"], **given.get("env", {})}
+    health = merged.pop("health", {}) or {}
+    replicas = merged.pop("replicas", {}) or {}
+    postgres = merged.pop("postgres", None)
+    redis = merged.pop("redis", None)
+    spec = ServerSpec(
+        name=name,
+        image=merged.pop("image", None),
+        build=merged.pop("build", None),
+        liveness=health.get("liveness") or None,
+        readiness=health.get("readiness") or None,
+        postgres=None if postgres is None else PostgresUse(**postgres),
+        redis=None if redis is None else RedisUse(**redis),
+        min_replicas=replicas.get("min", 1),
+        max_replicas=replicas.get("max", 3),
+        target_cpu_percent=replicas.get("target_cpu_percent", 60),
+        sticky=merged.pop("sessions", "stateless") == "sticky",
+        generated_secrets=tuple(merged.pop("generated_secrets", ())),
+        scopes=tuple(merged.pop("scopes", ())),
+        **merged,
+    )
+    _check(spec)
+    return spec
+
+
+def _check(spec: ServerSpec) -> None:
+    problems: list[str] = []
+    if not 1 <= spec.port <= 65535:
+        problems.append(f"port {spec.port} is not 1-65535")
+    if spec.min_replicas > spec.max_replicas:
+        problems.append(f"replicas.min {spec.min_replicas} is above replicas.max {spec.max_replicas}")
+    for value in spec.env.values():
+        for placeholder in PLACEHOLDER.findall(value):
+            if placeholder not in PLACEHOLDERS:
+                problems.append(f"env uses ${{{placeholder}}}; known: {', '.join(PLACEHOLDERS)}")
+    taken = [*spec.env, *spec.secret_env_names]
+    clashes = sorted({env for env in taken if taken.count(env) > 1})
+    if clashes:
+        problems.append(f"env vars given twice (plain, secret, database or Redis): {', '.join(clashes)}")
+    if problems:
+        raise ServerArgsError(f"server {spec.name!r}: " + "; ".join(problems))
