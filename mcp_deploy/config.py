@@ -23,6 +23,7 @@ from pydantic import (
     ConfigDict,
     EmailStr,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidationInfo,
@@ -32,6 +33,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from mcp_deploy.config_errors import ConfigError, ConfigProblem, problems_from_validation
+from mcp_deploy.config_servers import DEFAULT_SERVERS, Servers
 
 NAMESPACE = "mcp-deploy"
 
@@ -41,20 +43,6 @@ Environment = Literal["development", "production"]
 # maps a size to its own instance class and documents the mapping.
 Size = Literal["small", "medium", "large", "xlarge"]
 
-# Cloud Run's largest instance; mcp_deploy/gcp/run.py maps smaller sizes to its steps.
-CLOUD_RUN_MAX_CPU = 8192
-CLOUD_RUN_MAX_MEMORY = 32768
-
-# Fargate accepts only these CPU units and, for each, these memory sizes in MiB.
-FARGATE_MEMORY: dict[int, range] = {
-    256: range(512, 2049, 512),
-    512: range(1024, 4097, 1024),
-    1024: range(2048, 8193, 1024),
-    2048: range(4096, 16385, 1024),
-    4096: range(8192, 30721, 1024),
-    8192: range(16384, 61441, 4096),
-    16384: range(32768, 122881, 8192),
-}
 # CloudWatch Logs accepts only these retention periods.
 # fmt: off
 CLOUDWATCH_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096,
@@ -98,6 +86,8 @@ class StackConfig(BaseModel):
     """Every `mcp-deploy:` key. Field order matters: later validators read earlier fields."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=_camel, populate_by_name=True)
+    # Values of the stack keys that servers.*.secrets name (set by parse_stack_config).
+    _server_secrets: dict[str, SecretStr] = PrivateAttr(default_factory=dict)
 
     environment: Environment = Field(
         "development",
@@ -105,30 +95,15 @@ class StackConfig(BaseModel):
         "and final snapshots",
     )
     target: Target = Field(description="where the server runs: aws-ecs, gcp-cloudrun or kubernetes")
-    domain: str = Field(description="public hostname of the MCP server, e.g. mcp.example.com")
-    image: str | None = Field(
-        None,
-        description="prebuilt image reference to deploy; empty builds server/ and pushes it to "
-        "the target's registry",
+    domain: str = Field(
+        description="public hostname; server NAME answers at https://<domain>/NAME/mcp, e.g. mcp.example.com"
     )
-
-    service_cpu: Annotated[int, Field(ge=256, le=16384)] = Field(
-        512, description="CPU per replica in CPU units (1024 = 1 vCPU)", validate_default=True
-    )
-    service_memory: Annotated[int, Field(ge=512, le=122880)] = Field(
-        1024, description="memory per replica in MiB", validate_default=True
-    )
-    min_replicas: Annotated[int, Field(ge=0, le=100)] = Field(
-        1, description="fewest replicas autoscaling keeps (0 lets Cloud Run scale to zero)"
-    )
-    max_replicas: Annotated[int, Field(ge=1, le=100)] = Field(
-        3, description="most replicas autoscaling may start; at least minReplicas"
-    )
-    target_cpu_percent: Annotated[int, Field(ge=10, le=90)] = Field(
-        60, description="average CPU utilisation autoscaling aims for"
-    )
-    concurrency: Annotated[int, Field(ge=1, le=1000)] = Field(
-        80, description="concurrent requests one replica serves before autoscaling adds another"
+    servers: Servers = Field(
+        default_factory=lambda: dict(DEFAULT_SERVERS),
+        description="object: server name -> image or build, port, health, env, secrets... (see README); "
+        "default: our notes server",
+        validate_default=True,
+        json_schema_extra={"object": True},
     )
     log_retention_days: Annotated[int, Field(ge=1, le=3653)] = Field(
         30, description="days the server's logs are kept", validate_default=True
@@ -141,16 +116,6 @@ class StackConfig(BaseModel):
     auth_audience: str | None = Field(
         None, description="token audience; empty means the public MCP URL https://<domain>/mcp"
     )
-    auth_read_scope: Annotated[str, Field(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$")] = Field(
-        "notes:read", description="scope that read-only tools require"
-    )
-    auth_write_scope: Annotated[str, Field(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$")] = Field(
-        "notes:write", description="scope that tools which change data require"
-    )
-    auth_tenant_claim: Annotated[str, Field(pattern=r"^[A-Za-z0-9_:./-]{1,64}$")] | None = Field(
-        None, description="token claim that scopes data to a tenant, in addition to the subject"
-    )
-
     postgres_version: Annotated[int, Field(ge=14, le=17)] = Field(16, description="PostgreSQL major version")
     postgres_size: Size = Field("small", description="database size: small, medium, large, xlarge")
     postgres_storage_gb: Annotated[int, Field(ge=20, le=16384)] = Field(
@@ -230,13 +195,24 @@ class StackConfig(BaseModel):
     )
     k8s_registry: str | None = Field(
         None,
-        description="kubernetes: repository to push the built image to (docker login first); or set image",
+        description="kubernetes: repository to push built images to, one tag per server (docker login first)",
         validate_default=True,
     )
-    k8s_ingress_class: str = Field("nginx", description="kubernetes: ingressClassName of the Ingress")
-    k8s_ingress_namespace: str = Field(
-        "ingress-nginx",
-        description="kubernetes: namespace of the ingress controller (the only source of traffic)",
+    k8s_entry: Literal["gateway", "ingress"] = Field(
+        "gateway", description="kubernetes: public entry: gateway (Gateway API) or ingress (a plain Ingress)"
+    )
+    k8s_gateway_class: str | None = Field(
+        None,
+        description="kubernetes: gatewayClassName of the Gateway (required with k8sEntry gateway)",
+        validate_default=True,
+    )
+    k8s_ingress_class: str | None = Field(
+        None, description="kubernetes: ingressClassName of the Ingress (k8sEntry ingress); empty: the default"
+    )
+    k8s_entry_namespace: str | None = Field(
+        None,
+        description="kubernetes: namespace of the Gateway/ingress data-plane pods (the only public traffic)",
+        validate_default=True,
     )
     k8s_tls_secret: str | None = Field(
         None, description="kubernetes: an existing TLS secret for the domain; empty uses cert-manager"
@@ -252,7 +228,8 @@ class StackConfig(BaseModel):
         None, description="kubernetes: storage class for Postgres and Redis volumes; empty uses the default"
     )
     k8s_install_cnpg: bool = Field(
-        True, description="kubernetes: install the CloudNativePG operator (Helm); false if the cluster has it"
+        False,
+        description="kubernetes: install the CloudNativePG operator (cluster-wide Helm release, per stack)",
     )
     k8s_prometheus_operator: bool = Field(
         False,
@@ -298,11 +275,6 @@ class StackConfig(BaseModel):
         description="kubernetes: a managed Redis URL to use instead of an in-cluster one",
         json_schema_extra={"secret": True},
     )
-    request_state_key: SecretStr | None = Field(
-        None,
-        description="key replicas share to sign MCP request state; empty generates one",
-        json_schema_extra={"secret": True},
-    )
 
     @field_validator("domain")
     @classmethod
@@ -310,45 +282,6 @@ class StackConfig(BaseModel):
         if not _HOSTNAME.match(value):
             raise reject("a lowercase hostname with a dot and no scheme, port or path, e.g. mcp.example.com")
         return value
-
-    @field_validator("image")
-    @classmethod
-    def _image_is_a_reference(cls, value: str | None) -> str | None:
-        if value is not None and not _IMAGE_REF.match(value):
-            raise reject(
-                "an image reference like registry.example.com/team/mcp-server:1.4.2 or ...@sha256:<64 hex>"
-            )
-        return value
-
-    @field_validator("service_cpu")
-    @classmethod
-    def _fargate_cpu(cls, cpu: int, info: ValidationInfo) -> int:
-        if info.data.get("target") == "aws-ecs" and cpu not in FARGATE_MEMORY:
-            raise reject("a Fargate size: " + ", ".join(map(str, FARGATE_MEMORY)))
-        if info.data.get("target") == "gcp-cloudrun" and cpu > CLOUD_RUN_MAX_CPU:
-            raise reject(f"at most {CLOUD_RUN_MAX_CPU} (8 vCPUs, Cloud Run's largest)")
-        return cpu
-
-    @field_validator("service_memory")
-    @classmethod
-    def _fargate_memory(cls, memory: int, info: ValidationInfo) -> int:
-        if info.data.get("target") == "gcp-cloudrun" and memory > CLOUD_RUN_MAX_MEMORY:
-            raise reject(f"at most {CLOUD_RUN_MAX_MEMORY} MiB (32 GiB, Cloud Run's largest)")
-        sizes = FARGATE_MEMORY.get(info.data.get("service_cpu", 0))
-        if info.data.get("target") == "aws-ecs" and sizes is not None and memory not in sizes:
-            raise reject(
-                f"with serviceCpu {info.data['service_cpu']}, Fargate takes "
-                f"{sizes.start} to {sizes.stop - 1} MiB in steps of {sizes.step}"
-            )
-        return memory
-
-    @field_validator("max_replicas")
-    @classmethod
-    def _max_at_least_min(cls, maximum: int, info: ValidationInfo) -> int:
-        minimum = info.data.get("min_replicas")
-        if minimum is not None and maximum < minimum:
-            raise reject(f"at least minReplicas ({minimum})")
-        return maximum
 
     @field_validator("log_retention_days")
     @classmethod
@@ -388,11 +321,34 @@ class StackConfig(BaseModel):
     @field_validator("k8s_registry")
     @classmethod
     def _k8s_image_source(cls, registry: str | None, info: ValidationInfo) -> str | None:
-        if info.data.get("target") == "kubernetes" and registry is None and info.data.get("image") is None:
-            raise reject("a repository to push the built image to, e.g. ghcr.io/acme/mcp-notes, or set image")
+        builds = [name for name, server in info.data.get("servers", {}).items() if server.build is not None]
+        if info.data.get("target") == "kubernetes" and registry is None and builds:
+            raise reject(
+                f"a repository to push built images to, e.g. ghcr.io/acme/mcp (servers {', '.join(builds)} "
+                "have build), or give those servers an image"
+            )
         if registry is not None and not _IMAGE_REF.match(registry):
             raise reject("a repository like ghcr.io/acme/mcp-notes (no tag)")
         return registry
+
+    @field_validator("k8s_gateway_class")
+    @classmethod
+    def _gateway_class(cls, value: str | None, info: ValidationInfo) -> str | None:
+        entry = info.data.get("k8s_entry")
+        if info.data.get("target") == "kubernetes" and entry == "gateway" and value is None:
+            raise reject("the cluster's GatewayClass name (kubectl get gatewayclass), or k8sEntry ingress")
+        return value
+
+    @field_validator("k8s_entry_namespace")
+    @classmethod
+    def _entry_namespace(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("target") == "kubernetes" and value is None:
+            raise reject(
+                "the namespace of the pods that carry public traffic in (Gateway or ingress controller)"
+            )
+        if value is not None and not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
+            raise reject("a namespace name")
+        return value
 
     @field_validator("k8s_backup_url")
     @classmethod
@@ -510,21 +466,9 @@ class StackConfig(BaseModel):
             raise reject('16 to 128 printable characters without spaces, @, ", \\ or /')
         return value
 
-    @field_validator("request_state_key")
-    @classmethod
-    def _state_key(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 32:
-            raise reject("at least 32 characters")
-        return value
-
-    @property
-    def mcp_url(self) -> str:
-        return f"https://{self.domain}/mcp"
-
-    @property
-    def audience(self) -> str:
-        """RFC 8707: tokens must name this server's public MCP URL unless config says otherwise."""
-        return self.auth_audience or self.mcp_url
+    def server_secret(self, key: str) -> SecretStr:
+        """The value of a stack key that a server's `secrets` names."""
+        return self._server_secrets[key]
 
 
 def secret_keys() -> frozenset[str]:
@@ -541,19 +485,72 @@ def parse_stack_config(values: dict[str, str], secret: set[str]) -> StackConfig:
 
     An empty string means unset: `Pulumi.yaml` declares optional keys with "" as default so the
     CLI itself never stops on a missing key and this function can report every problem at once.
+    Keys that `servers.*.secrets` name are the servers' own secrets: they must be stored as
+    secrets, and they are kept apart from the declared keys.
     """
     given = {key: value for key, value in values.items() if value != ""}
-    plaintext_secrets = sorted(key for key in given if key in secret_keys() and key not in secret)
+    referenced = _referenced_secret_keys(given.get("servers"))
+    server_secrets = {key: given.pop(key) for key in referenced if key in given}
+    plaintext_secrets = sorted(
+        key for key in [*given, *server_secrets] if key in secret_keys() | referenced and key not in secret
+    )
     try:
-        config, error = StackConfig.model_validate(given), None
+        config = StackConfig.model_validate(given, context={"target": given.get("target")})
+        error = None
     except ValidationError as caught:
         config, error = None, caught
-    if config is None or plaintext_secrets:
+    missing = [] if config is None else _missing_server_secrets(config, server_secrets)
+    if config is None or plaintext_secrets or missing:
         # Mask what our schema calls secret and anything the user stored as one.
-        masked = secret_keys() | frozenset(secret)
+        masked = secret_keys() | frozenset(secret) | referenced
         problems = problems_from_validation(error, StackConfig, masked, plaintext_secrets)
-        raise ConfigError(NAMESPACE, problems)
+        raise ConfigError(NAMESPACE, [*problems, *missing])
+    config._server_secrets = {key: SecretStr(value) for key, value in server_secrets.items()}
     return config
+
+
+def _referenced_secret_keys(raw_servers: Any) -> set[str]:
+    """Stack keys the raw `servers` value names as secrets; bad shapes are left to validation."""
+    if isinstance(raw_servers, str):
+        try:
+            raw_servers = json.loads(raw_servers)
+        except ValueError:
+            return set()
+    keys: set[str] = set()
+    for entry in raw_servers.values() if isinstance(raw_servers, dict) else []:
+        if not isinstance(entry, dict):
+            continue
+        secrets = entry.get("secrets")
+        if isinstance(secrets, dict):
+            keys.update(str(key) for key in secrets.values())
+        if isinstance(entry.get("repositoryCredentials"), str):
+            keys.add(entry["repositoryCredentials"])
+    return keys - set(StackConfig.model_fields) - {field.alias for field in StackConfig.model_fields.values()}
+
+
+def _missing_server_secrets(config: StackConfig, found: dict[str, str]) -> list[ConfigProblem]:
+    problems = []
+    for name, server in config.servers.items():
+        for env, key in (server.secrets or {}).items():
+            if key not in found:
+                problems.append(
+                    ConfigProblem(
+                        f"servers.{name}.secrets.{env}",
+                        f"{key} (not set)",
+                        f"the name of a secret stack key: pulumi config set --secret {key} ...",
+                    )
+                )
+        key = server.repository_credentials
+        if key is not None and key not in found:
+            problems.append(
+                ConfigProblem(
+                    f"servers.{name}.repositoryCredentials",
+                    f"{key} (not set)",
+                    f'a secret stack key holding {{"username": ..., "password": ...}}: '
+                    f"pulumi config set --secret {key} ...",
+                )
+            )
+    return problems
 
 
 # Provider settings a target needs; read here so components never read config themselves.

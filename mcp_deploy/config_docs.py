@@ -27,6 +27,8 @@ def declarations() -> dict[str, dict[str, Any]]:
     problem in one message."""
     result: dict[str, dict[str, Any]] = {}
     for name, field in StackConfig.model_fields.items():
+        if _is_object(field):
+            continue  # Pulumi.yaml declares only strings, numbers, booleans and arrays
         key = field.alias or name
         default = "" if field.is_required() else field.get_default(call_default_factory=True)
         result[key] = {
@@ -55,12 +57,14 @@ def readme_table() -> str:
     rows = ["| key | type | default | meaning |\n", "|---|---|---|---|\n"]
     for name, field in StackConfig.model_fields.items():
         key = field.alias or name
-        kind = _readme_type(field)
+        kind = "object" if _is_object(field) else _readme_type(field)
         if key in secret_keys():
             kind += ", secret"
         default = (
             "required"
             if field.is_required()
+            else "our notes server"
+            if _is_object(field)
             else _readme_default(field.get_default(call_default_factory=True))
         )
         rows.append(f"| `{NAMESPACE}:{key}` | {kind} | {default} | {field.description} |\n")
@@ -75,6 +79,10 @@ def write(root: Path = ROOT) -> None:
     text = readme.read_text()
     before, rest = text.split(README_START, 1)
     readme.write_text(before + readme_table() + rest.split(README_END, 1)[1])
+
+
+def _is_object(field: FieldInfo) -> bool:
+    return isinstance(field.json_schema_extra, dict) and bool(field.json_schema_extra.get("object"))
 
 
 def _base(field: FieldInfo) -> Any:

@@ -49,6 +49,12 @@ def problems_from_validation(
     aliases = {name: (field.alias or name) for name, field in model.model_fields.items()}
     problems: dict[str, ConfigProblem] = {}
     for detail in error.errors(include_url=False) if error else []:
+        if len(detail["loc"]) > 1:  # inside a structured key: servers.tools.port
+            path = ".".join(str(part) for part in detail["loc"]).removesuffix(".[key]")
+            problems.setdefault(
+                path, ConfigProblem(path, _show(detail.get("input")), _nested_allowed(detail))
+            )
+            continue
         key = str(detail["loc"][0]) if detail["loc"] else "(config)"
         given = MASK if key in secret_keys else _show(detail.get("input"))
         if detail["type"] == "missing" or detail.get("input") is None:
@@ -88,6 +94,21 @@ def _allowed(detail: Any, field: FieldInfo | None, fields: dict[str, FieldInfo])
     if kind == "value_error" and "email" in str(detail["msg"]):
         return "an email address like oncall@example.com"
     return f"{detail['msg']} ({field.description})"
+
+
+def _nested_allowed(detail: Any) -> str:
+    """Inside a structured key pydantic's own text is close enough, less its prefixes."""
+    kind = detail["type"]
+    if detail["loc"][-1] == "[key]":
+        return "a server name of 1-20 lowercase letters, digits and '-', starting with a letter"
+    if kind == "extra_forbidden":
+        return "no such key (see the servers table in the README)"
+    if kind == "missing":
+        return "a value (required)"
+    message = str(detail["msg"])
+    for prefix in ("Value error, ", "Input should be "):
+        message = message.removeprefix(prefix)
+    return message
 
 
 def _choices(field: FieldInfo) -> tuple[Any, ...]:

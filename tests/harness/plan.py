@@ -22,7 +22,7 @@ from tests.harness.program import ProgramRun, run_program
 from tests.harness.stack_files import ROOT, stack_file
 
 SNAPSHOTS = ROOT / "tests" / "snapshots"
-STACKS = ("dev", "prod")
+STACKS = ("dev", "prod", "multi")
 TARGETS = ("aws-ecs", "gcp-cloudrun", "kubernetes")
 MASK = "[secret]"
 

@@ -1,6 +1,8 @@
 """Bad stack config stops the real program before any resource, with one message that names
 every bad key, the value given and what is allowed."""
 
+import json
+
 import pytest
 
 from mcp_deploy.config import StackConfig, parse_stack_config
@@ -13,7 +15,14 @@ REQUIRED = {
     "authIssuer": "https://auth.example.com/",
     "awsHostedZoneId": "ZEXAMPLE",
     "k8sRegistry": "registry.example.com/team/mcp",
+    "k8sGatewayClass": "eg",
+    "k8sEntryNamespace": "envoy-gateway-system",
 }
+
+
+def servers(**entries: dict[str, object]) -> str:
+    """A `servers:` value as the CLI hands it over (JSON text)."""
+    return json.dumps(entries)
 
 
 def failed(stack: str, **overrides: str) -> ConfigError:
@@ -38,26 +47,26 @@ def lines_of(error: ConfigError) -> list[str]:
         ),
         pytest.param(
             "dev",
-            {"serviceCpus": "512"},
-            "mcp-deploy:serviceCpus: got 512; allowed: no such key (did you mean serviceCpu?)",
+            {"severs": "{}"},
+            "mcp-deploy:severs: got {}; allowed: no such key (did you mean servers?)",
             id="unknown-key",
         ),
         pytest.param(
             "dev",
-            {"minReplicas": "-1"},
-            "mcp-deploy:minReplicas: got -1; allowed: a whole number from 0 to 100",
+            {"servers": servers(notes={"build": "server", "replicas": {"min": -1}})},
+            "mcp-deploy:servers.notes.replicas.min: got -1; allowed: greater than or equal to 0",
             id="negative-number",
         ),
         pytest.param(
             "prod",
-            {"maxReplicas": "5000"},
-            "mcp-deploy:maxReplicas: got 5000; allowed: a whole number from 1 to 100",
+            {"postgresStorageGb": "50000"},
+            "mcp-deploy:postgresStorageGb: got 50000; allowed: a whole number from 20 to 16384",
             id="oversized-number",
         ),
         pytest.param(
             "dev",
-            {"minReplicas": "4", "maxReplicas": "2"},
-            "mcp-deploy:maxReplicas: got 2; allowed: at least minReplicas (4)",
+            {"servers": servers(notes={"build": "server", "replicas": {"min": 4, "max": 2}})},
+            "mcp-deploy:servers.notes.replicas.max: got 2; allowed: at least replicas.min (4)",
             id="max-below-min",
         ),
         pytest.param(
@@ -82,8 +91,8 @@ def lines_of(error: ConfigError) -> list[str]:
         ),
         pytest.param(
             "dev",
-            {"serviceCpu": "300"},
-            "mcp-deploy:serviceCpu: got 300; allowed: a Fargate size: 256, 512, 1024, 2048, "
+            {"servers": servers(notes={"build": "server", "cpu": 300})},
+            "mcp-deploy:servers.notes.cpu: got 300; allowed: a Fargate size: 256, 512, 1024, 2048, "
             "4096, 8192, 16384",
             id="not-a-fargate-size",
         ),
@@ -142,9 +151,8 @@ def test_every_problem_is_named_in_one_message() -> None:
     error = failed(
         "prod",
         target="azure-aci",
-        serviceCpus="512",
-        minReplicas="-1",
-        maxReplicas="5000",
+        severs="{}",
+        servers=servers(notes={"build": "server", "port": 0}, tools={"port": 3000}),
         domain="MCP.example.com",
         backupRetentionDays="0",
         authIssuer="",
@@ -157,9 +165,9 @@ def test_every_problem_is_named_in_one_message() -> None:
             "authIssuer",
             "backupRetentionDays",
             "domain",
-            "maxReplicas",
-            "minReplicas",
-            "serviceCpus",
+            "servers.notes.port",
+            "servers.tools.build",
+            "severs",
             "target",
         ]
     )
@@ -177,11 +185,30 @@ def test_secret_keys_must_be_stored_as_secrets_and_are_never_echoed() -> None:
 
 
 def test_invalid_secret_values_are_reported_without_their_value() -> None:
-    values = {**REQUIRED, "target": "kubernetes", "requestStateKey": "too-short"}
+    values = {**REQUIRED, "target": "kubernetes", "postgresPassword": "too-short"}
     with pytest.raises(ConfigError) as caught:
-        parse_stack_config(values, secret={"requestStateKey"})
+        parse_stack_config(values, secret={"postgresPassword"})
     assert "too-short" not in str(caught.value)
-    assert "mcp-deploy:requestStateKey: got [secret]; allowed: at least 32 characters" in str(caught.value)
+    assert "mcp-deploy:postgresPassword: got [secret]; allowed: 16 to 128 characters" in str(caught.value)
+
+
+def test_server_secrets_name_stack_keys_that_must_be_secret() -> None:
+    entry = {"image": "docker.io/acme/tools:1.0", "secrets": {"API_KEY": "toolsApiKey"}}
+    values = {**REQUIRED, "target": "kubernetes", "servers": servers(tools=entry)}
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(values, secret=set())
+    assert lines_of(caught.value) == [
+        "  mcp-deploy:servers.tools.secrets.API_KEY: got toolsApiKey (not set); "
+        "allowed: the name of a secret stack key: pulumi config set --secret toolsApiKey ..."
+    ]
+    leaked = "Plaintext-Api-Key-For-The-Test-Only"
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config({**values, "toolsApiKey": leaked}, secret=set())
+    assert leaked not in str(caught.value)
+    assert "mcp-deploy:toolsApiKey: got [secret] stored as plain text" in str(caught.value)
+    config = parse_stack_config({**values, "toolsApiKey": leaked}, secret={"toolsApiKey"})
+    assert config.server_secret("toolsApiKey").get_secret_value() == leaked
+    assert leaked not in repr(config)
 
 
 def test_any_key_stored_as_a_secret_is_masked_in_errors() -> None:
@@ -206,38 +233,52 @@ def test_production_rules_check_defaults_too() -> None:
 
 
 def test_fargate_and_cloudwatch_rules_apply_only_to_aws() -> None:
-    base = {**REQUIRED, "serviceCpu": "512", "serviceMemory": "700", "logRetentionDays": "10"}
+    notes = {"build": "server", "cpu": 512, "memory": 700}
+    base = {**REQUIRED, "servers": servers(notes=notes), "logRetentionDays": "10"}
     config = parse_stack_config({**base, "target": "kubernetes"}, secret=set())
-    assert (config.service_memory, config.log_retention_days) == (700, 10)
+    assert (config.servers["notes"].memory, config.log_retention_days) == (700, 10)
     with pytest.raises(ConfigError) as caught:
         parse_stack_config({**base, "target": "aws-ecs"}, secret=set())
     assert [line.split(": got")[0].strip() for line in lines_of(caught.value)] == [
         "mcp-deploy:logRetentionDays",
-        "mcp-deploy:serviceMemory",
+        "mcp-deploy:servers.notes.memory",
     ]
-    assert "with serviceCpu 512, Fargate takes 1024 to 4096 MiB in steps of 1024" in str(caught.value)
+    assert "with cpu 512, Fargate takes 1024 to 4096 MiB in steps of 1024" in str(caught.value)
 
 
 def test_cloud_run_rules_apply_only_to_gcp() -> None:
     base = {
         **REQUIRED,
-        "serviceCpu": "16384",
-        "serviceMemory": "65536",
+        "servers": servers(
+            notes={"build": "server", "cpu": 16384, "memory": 65536},
+            tools={"image": "ghcr.io/acme/tools:1.0"},
+        ),
         "redisAuthToken": "Fine-Token-For-Test-0123",
     }
     config = parse_stack_config({**base, "target": "kubernetes"}, secret={"redisAuthToken"})
-    assert (config.service_cpu, config.service_memory) == (16384, 65536)
+    assert (config.servers["notes"].cpu, config.servers["notes"].memory) == (16384, 65536)
     with pytest.raises(ConfigError) as caught:
         parse_stack_config({**base, "target": "gcp-cloudrun"}, secret={"redisAuthToken"})
-    assert lines_of(caught.value) == [
-        "  mcp-deploy:redisAuthToken: got [secret]; "
-        "allowed: unset for gcp-cloudrun: Memorystore generates its own AUTH string",
-        "  mcp-deploy:serviceCpu: got 16384; allowed: at most 8192 (8 vCPUs, Cloud Run's largest)",
-        "  mcp-deploy:serviceMemory: got 65536; allowed: at most 32768 MiB (32 GiB, Cloud Run's largest)",
+    assert [line.split(": got")[0].strip() for line in lines_of(caught.value)] == [
+        "mcp-deploy:redisAuthToken",
+        "mcp-deploy:servers.notes.cpu",
+        "mcp-deploy:servers.notes.memory",
+        "mcp-deploy:servers.tools.image",
     ]
+    assert "Cloud Run cannot pull from other registries" in str(caught.value)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_kubernetes_needs_a_registry_only_for_servers_it_builds() -> None:
+    values = {**REQUIRED, "target": "kubernetes"}
+    del values["k8sRegistry"]
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(values, secret=set())
+    assert "servers notes have build" in str(caught.value)
+    prebuilt = servers(tools={"image": "ghcr.io/acme/tools:1.0"})
+    assert parse_stack_config({**values, "servers": prebuilt}, secret=set()).k8s_registry is None
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod", "multi"])
 def test_committed_stack_files_are_valid(stack: str) -> None:
     run: ProgramRun = run_program(stack)
     assert run.error is None, run.error
@@ -253,10 +294,10 @@ def test_dev_and_prod_differ_through_their_stack_files_only() -> None:
 
     dev, prod = load("dev"), load("prod")
     assert (dev.environment, prod.environment) == ("development", "production")
-    assert prod.min_replicas > dev.min_replicas
+    assert prod.servers["notes"].replicas and dev.servers["notes"].replicas
+    assert prod.servers["notes"].replicas.min > dev.servers["notes"].replicas.min
     assert prod.postgres_high_availability
     assert not dev.postgres_high_availability
     assert prod.postgres_deletion_protection
     assert prod.postgres_final_snapshot
     assert prod.log_retention_days > dev.log_retention_days
-    assert dev.audience == "https://mcp-dev.example.com/mcp"  # RFC 8707 default

@@ -1,0 +1,216 @@
+"""`mcp-deploy:servers`: the server contract as stack config (a map of name -> entry).
+
+A structured key: the stack file holds it as an object, which the CLI hands the program as JSON
+text. Validation errors carry their path (`servers.tools.port`), so the one config error names
+the exact key. Secrets are never values here: `secrets` maps an env name to the name of another
+stack key that holds the secret (`pulumi config set --secret toolsApiKey ...`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from mcp_deploy.server_spec import PLACEHOLDER, PLACEHOLDERS, SERVER_NAME
+
+_ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
+_STACK_KEY = r"^[A-Za-z][A-Za-z0-9]{0,63}$"
+_PATH = r"^/[A-Za-z0-9._~/-]{0,200}$"
+_IMAGE_REF = re.compile(
+    r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)+"
+    r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
+)
+# Fargate accepts only these CPU units and, for each, these memory sizes in MiB.
+FARGATE_MEMORY: dict[int, range] = {
+    256: range(512, 2049, 512),
+    512: range(1024, 4097, 1024),
+    1024: range(2048, 8193, 1024),
+    2048: range(4096, 16385, 1024),
+    4096: range(8192, 30721, 1024),
+    8192: range(16384, 61441, 4096),
+    16384: range(32768, 122881, 8192),
+}
+CLOUD_RUN_MAX_CPU = 8192
+CLOUD_RUN_MAX_MEMORY = 32768
+# Registries Cloud Run pulls from without credentials of its own (its documented sources).
+CLOUD_RUN_REGISTRIES = re.compile(r"^([a-z0-9-]+-docker\.pkg\.dev|(\w+\.)?gcr\.io|docker\.io)/")
+
+EnvName = Annotated[str, Field(pattern=_ENV_NAME)]
+
+
+def _json_object(value: Any) -> Any:
+    """The CLI hands object keys to the program as JSON text."""
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value  # pydantic then says it is not an object
+    return value
+
+
+def rule(allowed: str) -> PydanticCustomError:
+    """A validator's refusal; its text is what is allowed (the formatter adds key and value)."""
+    return PydanticCustomError("config_rule", "{allowed}", {"allowed": allowed})
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=True)
+
+
+class HealthConfig(_Model):
+    liveness: Annotated[str, Field(pattern=_PATH)] | None = None
+    readiness: Annotated[str, Field(pattern=_PATH)] | None = None
+
+
+class PostgresUseConfig(_Model):
+    url_env: EnvName = "DATABASE_URL"
+    backup: bool = True
+
+
+class RedisUseConfig(_Model):
+    url_env: EnvName = "REDIS_URL"
+    prefix_env: EnvName = "REDIS_KEY_PREFIX"
+
+
+class ReplicasConfig(_Model):
+    min: Annotated[int, Field(ge=0, le=100)] = 1
+    max: Annotated[int, Field(ge=1, le=100)] = 3
+    target_cpu_percent: Annotated[int, Field(ge=10, le=90)] = 60
+
+    @field_validator("max")
+    @classmethod
+    def _max_at_least_min(cls, maximum: int, info: ValidationInfo) -> int:
+        minimum = info.data.get("min")
+        if minimum is not None and maximum < minimum:
+            raise rule(f"at least replicas.min ({minimum})")
+        return maximum
+
+
+class ServerConfig(_Model):
+    """One entry of `servers:`; see server_args.ServerArgs for what each key means."""
+
+    image: str | None = None
+    build: Literal["server"] | None = Field(None, validate_default=True)
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    path: Annotated[str, Field(pattern=_PATH)] | None = None
+    command: list[Annotated[str, Field(min_length=1)]] | None = None
+    args: list[str] | None = None
+    health: HealthConfig | None = None
+    env: dict[EnvName, str] | None = None
+    secrets: dict[EnvName, Annotated[str, Field(pattern=_STACK_KEY)]] | None = None
+    generated_secrets: list[EnvName] | None = None
+    postgres: PostgresUseConfig | None = None
+    redis: RedisUseConfig | None = None
+    scopes: list[Annotated[str, Field(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$")]] | None = None
+    sessions: Literal["stateless", "sticky"] | None = None
+    replicas: ReplicasConfig | None = None
+    concurrency: Annotated[int, Field(ge=1, le=1000)] | None = None
+    cpu: Annotated[int, Field(ge=256, le=16384)] | None = None
+    memory: Annotated[int, Field(ge=512, le=122880)] | None = None
+    user: Annotated[int, Field(ge=1, le=2147483647)] | None = None
+    read_only_root_filesystem: bool | None = None
+    image_pull_secret: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")] | None = None
+    repository_credentials: Annotated[str, Field(pattern=_STACK_KEY)] | None = None
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, image: str | None, info: ValidationInfo) -> str | None:
+        if image is None:
+            return None
+        if not _IMAGE_REF.match(image):
+            raise rule("an image reference like ghcr.io/acme/tools:1.4.2 or ...@sha256:<64 hex>")
+        target = (info.context or {}).get("target")
+        if target == "gcp-cloudrun" and not CLOUD_RUN_REGISTRIES.match(image):
+            raise rule(
+                "on gcp-cloudrun, an image in Artifact Registry (REGION-docker.pkg.dev/...), gcr.io or "
+                "docker.io: Cloud Run cannot pull from other registries; copy it to Artifact Registry"
+            )
+        return image
+
+    @field_validator("build")
+    @classmethod
+    def _one_source(cls, build: str | None, info: ValidationInfo) -> str | None:
+        if "image" not in info.data:
+            return build  # the image was given and refused: that is the one problem to report
+        if (build is None) == (info.data["image"] is None):
+            raise rule("exactly one of image (a prebuilt reference) or build: server")
+        return build
+
+    @field_validator("env")
+    @classmethod
+    def _placeholders(cls, env: dict[str, str] | None) -> dict[str, str] | None:
+        for value in (env or {}).values():
+            unknown = [name for name in PLACEHOLDER.findall(value) if name not in PLACEHOLDERS]
+            if unknown:
+                raise rule("plain values; placeholders only " + ", ".join(f"${{{p}}}" for p in PLACEHOLDERS))
+        return env
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, cpu: int | None, info: ValidationInfo) -> int | None:
+        target = (info.context or {}).get("target")
+        if cpu is not None and target == "aws-ecs" and cpu not in FARGATE_MEMORY:
+            raise rule("a Fargate size: " + ", ".join(map(str, FARGATE_MEMORY)))
+        if cpu is not None and target == "gcp-cloudrun" and cpu > CLOUD_RUN_MAX_CPU:
+            raise rule(f"at most {CLOUD_RUN_MAX_CPU} (8 vCPUs, Cloud Run's largest)")
+        return cpu
+
+    @field_validator("memory")
+    @classmethod
+    def _memory(cls, memory: int | None, info: ValidationInfo) -> int | None:
+        target = (info.context or {}).get("target")
+        if memory is None:
+            return None
+        if target == "gcp-cloudrun" and memory > CLOUD_RUN_MAX_MEMORY:
+            raise rule(f"at most {CLOUD_RUN_MAX_MEMORY} MiB (32 GiB, Cloud Run's largest)")
+        cpu = info.data.get("cpu") or 512
+        sizes = FARGATE_MEMORY.get(cpu)
+        if target == "aws-ecs" and sizes is not None and memory not in sizes:
+            raise rule(
+                f"with cpu {cpu}, Fargate takes {sizes.start} to {sizes.stop - 1} MiB "
+                f"in steps of {sizes.step}"
+            )
+        return memory
+
+    @field_validator("image_pull_secret")
+    @classmethod
+    def _k8s_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        target = (info.context or {}).get("target")
+        if value is not None and target not in (None, "kubernetes"):
+            raise rule("only with target kubernetes (aws-ecs uses repositoryCredentials)")
+        return value
+
+    @field_validator("repository_credentials")
+    @classmethod
+    def _ecs_only(cls, value: str | None, info: ValidationInfo) -> str | None:
+        target = (info.context or {}).get("target")
+        if value is not None and target not in (None, "aws-ecs"):
+            raise rule("only with target aws-ecs (kubernetes uses imagePullSecret)")
+        return value
+
+    def secret_keys(self) -> list[str]:
+        """The stack keys this entry reads secrets from."""
+        keys = list((self.secrets or {}).values())
+        if self.repository_credentials:
+            keys.append(self.repository_credentials)
+        return keys
+
+
+def _not_empty(servers: Any) -> Any:
+    if servers == {}:
+        raise rule("at least one server")
+    return servers
+
+
+ServerName = Annotated[str, Field(pattern=SERVER_NAME.pattern)]
+Servers = Annotated[
+    dict[ServerName, ServerConfig], BeforeValidator(_not_empty), BeforeValidator(_json_object)
+]
+
+# What a stack without `servers:` deploys: our reference server, with its own defaults.
+DEFAULT_SERVERS: dict[str, Any] = {"notes": {"build": "server"}}
