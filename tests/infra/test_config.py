@@ -294,7 +294,8 @@ def test_dev_and_prod_differ_through_their_stack_files_only() -> None:
 
     dev, prod = load("dev"), load("prod")
     assert (dev.environment, prod.environment) == ("development", "production")
-    assert prod.servers["notes"].replicas and dev.servers["notes"].replicas
+    assert prod.servers["notes"].replicas
+    assert dev.servers["notes"].replicas
     assert prod.servers["notes"].replicas.min > dev.servers["notes"].replicas.min
     assert prod.postgres_high_availability
     assert not dev.postgres_high_availability
