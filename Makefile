@@ -24,9 +24,10 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-venv: $(UV) ## create or update .venv (infra), server/.venv and scanners/.venv from their lock files
+venv: $(UV) ## create or update .venv (infra), server/.venv, backup/.venv and scanners/.venv from their lock files
 	$(UV) sync --locked --quiet
 	cd server && $(UV) sync --locked --quiet
+	cd backup && $(UV) sync --locked --quiet
 	cd scanners && $(UV) sync --locked --quiet
 
 test: venv lint pytest ## everything: lint, type check, infra tests, server tests (needs Postgres and Redis)
@@ -36,11 +37,13 @@ lint: venv ## ruff, pyright (infra and server) and actionlint (workflows)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/pyright
 	cd server && .venv/bin/pyright
+	cd backup && .venv/bin/pyright
 	scanners/.venv/bin/actionlint
 
 pytest: venv
 	$(VENV)/bin/pytest
 	$(SERVER_VENV)/bin/python -m pytest -c server/pyproject.toml --rootdir=. tests/server
+	backup/.venv/bin/python -m pytest -c backup/pyproject.toml --rootdir=. tests/backup
 
 # Only the server's runtime packages: `make dev` needs neither Pulumi, the providers, the
 # scanners nor the test tools. --inexact keeps what `make venv` may have added for the tests.
@@ -67,5 +70,5 @@ config-docs: venv ## regenerate Pulumi.yaml declarations and the README key tabl
 	$(PY) -m mcp_deploy.config_docs
 
 clean: ## remove the virtualenv, tool copies and caches
-	rm -rf $(VENV) $(SERVER_VENV) scanners/.venv policy/venv .tools .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SERVER_VENV) backup/.venv scanners/.venv policy/venv .tools .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

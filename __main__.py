@@ -9,4 +9,5 @@ provider = read_provider_settings(config.target)  # e.g. gcp:project, for the ta
 components = components_for(config.target)
 platform = components.platform("mcp", platform_args(config, provider))
 servers = {name: components.server(name, args, platform) for name, args in server_args(config).items()}
+platform.finish()  # what needs every server: e.g. the load balancer's URL map on gcp-cloudrun
 export_outputs(platform, servers)

@@ -190,8 +190,8 @@ class StackConfig(BaseModel):
         description="gcp-cloudrun: requests per minute one client IP may send before Cloud Armor answers 429",
     )
 
-    k8s_namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] = Field(
-        "mcp", description="kubernetes: namespace for everything the stack deploys"
+    k8s_namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] | None = Field(
+        None, description="kubernetes: namespace for everything the stack deploys; empty: <stack>-mcp"
     )
     k8s_registry: str | None = Field(
         None,
@@ -211,7 +211,7 @@ class StackConfig(BaseModel):
     )
     k8s_entry_namespace: str | None = Field(
         None,
-        description="kubernetes: namespace of the Gateway/ingress data-plane pods (the only public traffic)",
+        description="kubernetes: namespace of the pods that carry traffic in; empty: the Gateway's own",
         validate_default=True,
     )
     k8s_tls_secret: str | None = Field(
@@ -342,10 +342,9 @@ class StackConfig(BaseModel):
     @field_validator("k8s_entry_namespace")
     @classmethod
     def _entry_namespace(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if info.data.get("target") == "kubernetes" and value is None:
-            raise reject(
-                "the namespace of the pods that carry public traffic in (Gateway or ingress controller)"
-            )
+        kubernetes = info.data.get("target") == "kubernetes"
+        if kubernetes and info.data.get("k8s_entry") == "ingress" and value is None:
+            raise reject("with k8sEntry ingress, the namespace of the ingress controller's pods")
         if value is not None and not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
             raise reject("a namespace name")
         return value

@@ -1,21 +1,33 @@
-"""The server image, by digest: built from server/ for linux/amd64 and pushed to the registry the
-target provides, or a prebuilt reference. Services deploy `ref` (name@sha256:...), so a preview
-shows exactly when the running image changes."""
+"""A server's (or the platform's backup job's) image, by digest: built from a context directory for
+linux/amd64 and pushed to the registry the target provides, or a prebuilt reference. Workloads
+deploy `ref` (name@sha256:...), so a preview shows exactly when the running image changes.
+
+The tag is a hash of the same files pulumi-docker hashes to decide whether to rebuild (see
+build_context.py): registries here keep tags immutable, so any change that makes pulumi-docker
+build and push again must also give a new tag, or the push is refused. What it hashes
+(pulumi-docker provider/provider.go `hashContext`): the Dockerfile, then every file of the context
+that the ignore file does not exclude, each as its path, its mode and a hash of its content (a
+symlink: its target path). The ignore file is `<Dockerfile>.dockerignore` if present, else
+`<context>/.dockerignore`, with Docker's pattern rules (moby/patternmatcher): the last matching
+pattern wins, `!` re-includes, a pattern that matches a directory matches everything below it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
+import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_docker as docker
 
-SERVER_DIR = Path(__file__).resolve().parents[1] / "server"
-# What goes into the image; the tag is a hash of these, so an unchanged server reuses its tag
-# (registries here keep tags immutable).
-IMAGE_INPUTS = ("Dockerfile", "pyproject.toml", "uv.lock", "src")
+PLATFORM = "linux/amd64"
+# Our reference server's context (`build: server`), relative to the project root.
+SERVER_CONTEXT = "server"
 
 
 @dataclass(frozen=True)
@@ -36,20 +48,30 @@ class McpImage(pulumi.ComponentResource):
         prebuilt: str | None,
         registry: RegistryAccess | None,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        context: str | Path = SERVER_CONTEXT,
+        dockerfile: str | Path | None = None,
     ) -> None:
+        """`context` is a build context directory, relative to the project root (where `pulumi up`
+        runs) or absolute; `dockerfile` defaults to `<context>/Dockerfile`. Both are ignored when
+        `prebuilt` is given."""
         super().__init__("mcp-deploy:index:Image", name, None, opts)
         if prebuilt is not None:
             self.ref = pinned(prebuilt, self)
         else:
             assert registry is not None, "building the image needs the target's registry"
+            context_dir = _absolute(context)
+            dockerfile_path = _absolute(dockerfile) if dockerfile is not None else context_dir / "Dockerfile"
             image = docker.Image(
-                f"{name}-server",
-                image_name=pulumi.Output.concat(registry.repository_url, ":src-", source_hash()),
+                f"{name}-build",
+                image_name=pulumi.Output.concat(
+                    registry.repository_url, ":", image_tag(context_dir, dockerfile_path)
+                ),
                 # Relative to where `pulumi up` runs (the project): plans must not depend on the clone path.
                 build=docker.DockerBuildArgs(
-                    context=_relative(SERVER_DIR),
-                    dockerfile=_relative(SERVER_DIR / "Dockerfile"),
-                    platform="linux/amd64",
+                    context=_relative(context_dir),
+                    dockerfile=_relative(dockerfile_path),
+                    platform=PLATFORM,
                 ),
                 registry=docker.RegistryArgs(
                     server=registry.server,
@@ -64,6 +86,20 @@ class McpImage(pulumi.ComponentResource):
         self.register_outputs({"ref": self.ref})
 
 
+def image_tag(context: Path, dockerfile: Path | None = None) -> str:
+    """`<context name>-<16 hex>`: the context's name keeps images of several servers apart in one
+    repository; the hash covers every file pulumi-docker hashes, plus the build options that also
+    make it rebuild (Dockerfile path, platform)."""
+    dockerfile = dockerfile or context / "Dockerfile"
+    digest = hashlib.sha256()
+    digest.update(_file_digest(dockerfile, "Dockerfile"))
+    for path in context_files(context, dockerfile):
+        digest.update(_file_digest(context / path, path))
+    digest.update(f"\0{_relative_to(dockerfile, context)}\0{PLATFORM}".encode())
+    label = re.sub(r"[^a-z0-9]+", "-", context.resolve().name.lower()).strip("-")[:40] or "context"
+    return f"{label}-{digest.hexdigest()[:16]}"
+
+
 def pinned(reference: str, parent: pulumi.Resource) -> pulumi.Output[str]:
     """A reference with a digest is used as it is; a tag is resolved to its digest now."""
     if "@sha256:" in reference:
@@ -73,18 +109,124 @@ def pinned(reference: str, parent: pulumi.Resource) -> pulumi.Output[str]:
     return found.sha256_digest.apply(lambda digest: f"{repository}@{digest}")
 
 
+def _absolute(path: str | Path) -> Path:
+    path = Path(path)
+    return path if path.is_absolute() else Path.cwd() / path
+
+
 def _relative(path: Path) -> str:
     return os.path.relpath(path, Path.cwd())
 
 
-def source_hash() -> str:
-    digest = hashlib.sha256()
-    for entry in IMAGE_INPUTS:
-        path = SERVER_DIR / entry
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if "__pycache__" in file.parts:
-                continue
-            digest.update(str(file.relative_to(SERVER_DIR)).encode())
-            digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
+def _relative_to(path: Path, base: Path) -> str:
+    return os.path.relpath(path, base).replace(os.sep, "/")
+
+
+def context_files(context: Path, dockerfile: Path | None = None) -> list[str]:
+    """Paths (relative, '/'-separated, sorted) of the files pulumi-docker hashes in `context`."""
+    patterns = ignore_patterns(context, dockerfile or context / "Dockerfile")
+    return sorted(_walk(context, patterns))
+
+
+def ignore_patterns(context: Path, dockerfile: Path) -> list[tuple[bool, re.Pattern[str]]]:
+    """(is_exception, regex) per line of the ignore file that applies, in file order."""
+    for candidate in (Path(f"{dockerfile}.dockerignore"), context / ".dockerignore"):
+        if candidate.is_file():
+            return [_compile(line) for line in _ignore_lines(candidate.read_text(encoding="utf-8-sig"))]
+    return []
+
+
+def ignored(path: str, patterns: list[tuple[bool, re.Pattern[str]]]) -> bool:
+    """Docker's MatchesOrParentMatches: the last pattern that matches the path or a parent wins."""
+    parts = path.split("/")
+    prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+    result = False
+    for exception, regex in patterns:
+        if any(regex.match(prefix) for prefix in prefixes):
+            result = not exception
+    return result
+
+
+def _ignore_lines(text: str) -> Iterator[str]:
+    """As moby/patternmatcher/ignorefile.ReadAll: comments, blanks, '!' and path cleaning."""
+    for raw in text.splitlines():
+        if raw.startswith("#"):
+            continue
+        line = raw.strip()
+        if not line:
+            continue
+        exception = line.startswith("!")
+        if exception:
+            line = line[1:].strip()
+        if line:
+            line = os.path.normpath(line).replace(os.sep, "/")
+            line = line[1:] if len(line) > 1 and line.startswith("/") else line
+        yield ("!" if exception else "") + line
+
+
+def _compile(line: str) -> tuple[bool, re.Pattern[str]]:
+    """A Docker ignore pattern as a regex over '/'-separated relative paths."""
+    exception = line.startswith("!")
+    pattern = line[1:] if exception else line
+    out: list[str] = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**", i):
+            i += 2
+            if pattern[i : i + 1] == "/":
+                i += 1
+            out.append(".*" if i >= len(pattern) else "(.*/)?")
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "\\" and i + 1 < len(pattern):
+            i += 1
+            out.append(re.escape(pattern[i]))
+        elif char in "[]":
+            out.append(char)
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return exception, re.compile("^" + "".join(out) + "$")
+
+
+def _walk(context: Path, patterns: list[tuple[bool, re.Pattern[str]]]) -> Iterator[str]:
+    """Every file and symlink under `context` that is not ignored (directories are not hashed)."""
+    # Like fsutil: an ignored directory is skipped whole unless an exception could re-include
+    # something below it (server/.venv alone holds thousands of files).
+    prune = not any(exception for exception, _ in patterns)
+    for root, dirs, files in os.walk(context):
+        base = Path(root)
+        relative = [(name, (base / name).relative_to(context).as_posix()) for name in dirs]
+        # os.walk lists symlinks to directories in `dirs` without entering them; fsutil hashes
+        # them as links, like files.
+        links = [path for name, path in relative if (base / name).is_symlink()]
+        if prune:
+            dirs[:] = [name for name, path in relative if not ignored(path, patterns)]
+        for path in [*((base / name).relative_to(context).as_posix() for name in files), *links]:
+            if not ignored(path, patterns):
+                yield path
+
+
+def _file_digest(path: Path, name: str) -> bytes:
+    """One entry as pulumi-docker accumulates it: name, mode, content hash (link target for links)."""
+    info = path.lstat()
+    content = hashlib.sha256()
+    if stat.S_ISLNK(info.st_mode):
+        content.update(os.readlink(path).encode())
+    elif stat.S_ISREG(info.st_mode):
+        content.update(path.read_bytes())
+    return name.encode() + _git_mode(info.st_mode).encode() + content.digest() + b"\0"
+
+
+def _git_mode(mode: int) -> str:
+    """The mode as git records it (644, 755 or a link). pulumi-docker hashes the full mode, but
+    that depends on the checkout's umask (644 under 022, 664 under 002), so the same commit would
+    get a different tag on each machine and the plan snapshots would differ. What git tracks is
+    what a commit can change; a mode change git does not see is the one case left uncovered."""
+    if stat.S_ISLNK(mode):
+        return "l"
+    return "-rwxr-xr-x" if mode & 0o111 else "-rw-r--r--"

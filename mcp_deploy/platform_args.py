@@ -5,7 +5,7 @@ Every field but `domain` and `auth_issuer` has a default, applied by `platform_s
 `postgres` and `redis` are created only when given: a platform whose servers need neither has none.
 """
 
-from typing import TypedDict
+from typing import Required, TypedDict
 
 import pulumi
 
@@ -93,7 +93,7 @@ class K8sArgs(TypedDict, total=False):
     """kubernetes only."""
 
     namespace: str
-    """Namespace for everything the platform and its servers deploy. Default mcp."""
+    """Namespace for everything the platform and its servers deploy. Default <stack>-<platform name>."""
     registry: str
     """Repository to push built images to (one tag per server)."""
     entry: str
@@ -103,7 +103,8 @@ class K8sArgs(TypedDict, total=False):
     ingress_class: str
     """ingressClassName of the Ingress when entry is ingress."""
     entry_namespace: str
-    """Namespace of the Gateway/ingress controller pods, the only source of public traffic."""
+    """Namespace of the pods that carry public traffic in. Default: the Gateway's own pods in the
+    platform's namespace (labelled with its name); required with entry ingress."""
     tls_secret: str
     """An existing TLS secret for the domain. Default: cert-manager issues one."""
     cluster_issuer: str
@@ -127,11 +128,11 @@ class K8sArgs(TypedDict, total=False):
 class PlatformArgs(TypedDict, total=False):
     """Everything the servers of one stack share."""
 
-    domain: str
+    domain: Required[str]
     """Public hostname, e.g. mcp.example.com; server <name> is at https://<domain>/<name>/mcp."""
     production: bool
     """Production: protect stateful resources, demand alerts. Default false."""
-    auth_issuer: str
+    auth_issuer: Required[str]
     """https URL of the OAuth 2.1 issuer whose JWKS signs access tokens."""
     auth_audience: str
     """One token audience for every server. Default: each server's own public URL (RFC 8707)."""

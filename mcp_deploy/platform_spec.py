@@ -62,7 +62,7 @@ class GcpSpec:
 
 @dataclass(frozen=True)
 class K8sSpec:
-    namespace: str = "mcp"
+    namespace: str | None = None  # None: <stack>-<platform name>
     registry: str | None = None
     entry: Literal["gateway", "ingress"] = "gateway"
     gateway_class: str | None = None

@@ -24,6 +24,10 @@ class Platform(Protocol):
     cache: pulumi.Output[str]
     backup_bucket: pulumi.Output[str]
 
+    def finish(self) -> None:
+        """After the last server: what needs them all (GCP's URL map, backup jobs) is made."""
+        ...
+
 
 class Server(Protocol):
     url: pulumi.Output[str]

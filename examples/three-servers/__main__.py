@@ -11,9 +11,12 @@ import pulumi
 
 from mcp_deploy.platform_args import PlatformArgs
 from mcp_deploy.server_args import ServerArgs
+from mcp_deploy.targets import components_for
 
 config = pulumi.Config()
 target = config.get("target") or "aws-ecs"
+if target not in ("aws-ecs", "gcp-cloudrun", "kubernetes"):
+    raise pulumi.RunError(f"target: aws-ecs, gcp-cloudrun or kubernetes, not {target!r}")
 
 platform_args = PlatformArgs(
     domain="mcp.example.org",
@@ -21,8 +24,11 @@ platform_args = PlatformArgs(
     postgres={"size": "small"},
     redis={"size": "small"},
     aws={"hosted_zone_id": "ZEXAMPLEZONE"},
-    gcp={"project": pulumi.Config("gcp").require("project"), "region": pulumi.Config("gcp").require("region")},
-    k8s={"registry": "registry.example.org/mcp", "gateway_class": "eg", "entry_namespace": "envoy-gateway-system"},
+    gcp={
+        "project": pulumi.Config("gcp").require("project"),
+        "region": pulumi.Config("gcp").require("region"),
+    },
+    k8s={"registry": "registry.example.org/mcp", "gateway_class": "eg"},
 )
 servers: dict[str, ServerArgs] = {
     "notes": {"build": "server"},
@@ -42,18 +48,12 @@ servers: dict[str, ServerArgs] = {
     },
 }
 
-if target == "aws-ecs":
-    from mcp_deploy.aws import AwsPlatform as Platform
-    from mcp_deploy.aws import AwsServer as Server
-elif target == "gcp-cloudrun":
-    from mcp_deploy.gcp import GcpPlatform as Platform
-    from mcp_deploy.gcp import GcpServer as Server
-else:
-    from mcp_deploy.k8s import K8sPlatform as Platform
-    from mcp_deploy.k8s import K8sServer as Server
-
-platform = Platform("mcp", platform_args)
+# On one target you would name the classes: AwsPlatform("mcp", ...), AwsServer(name, args, platform).
+# components_for() picks the pair for the configured target.
+components = components_for(target)
+platform = components.platform("mcp", platform_args)
 for name, args in servers.items():
-    server = Server(name, args, platform)
+    server = components.server(name, args, platform)
     pulumi.export(f"{name}_url", server.url)
+platform.finish()  # after the last server: routes and backup jobs that need every server
 pulumi.export("url", platform.url)

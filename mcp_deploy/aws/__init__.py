@@ -1,5 +1,6 @@
-"""The aws-ecs target."""
+"""The aws-ecs target: a platform per stack, any number of servers on it."""
 
-from mcp_deploy.aws.service import EcsMcpService
+from mcp_deploy.aws.platform import AwsPlatform
+from mcp_deploy.aws.server import AwsServer
 
-__all__ = ["EcsMcpService"]
+__all__ = ["AwsPlatform", "AwsServer"]

@@ -126,6 +126,8 @@ GCP_OUTPUTS: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
         "serverCaCerts": [{"cert": MOCK_CA}, {"cert": MOCK_NEXT_CA}],
         "id": f"projects/{project}/locations/{GCP_REGION}/instances/{rn}"},
     "Secret": lambda rn, project, i: {"id": f"projects/{project}/secrets/{i.get('secretId', rn)}"},
+    # Secret Manager numbers versions 1, 2, ...: a container that pins one must read `version`.
+    "SecretVersion": lambda rn, project, i: {"version": "1", "name": f"{i.get('secret')}/versions/1"},
     "GlobalAddress": lambda rn, project, i: {"address": "203.0.113.10"},
     "Bucket": lambda rn, project, i: {"url": f"gs://{rn}", "id": rn},
 }  # fmt: skip

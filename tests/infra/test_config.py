@@ -16,7 +16,6 @@ REQUIRED = {
     "awsHostedZoneId": "ZEXAMPLE",
     "k8sRegistry": "registry.example.com/team/mcp",
     "k8sGatewayClass": "eg",
-    "k8sEntryNamespace": "envoy-gateway-system",
 }
 
 

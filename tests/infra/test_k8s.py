@@ -1,416 +1,395 @@
-"""target: kubernetes, through the real program and the committed stack files, under mocks.
-Every manifest the program would apply is written out as YAML and validated against the
-Kubernetes OpenAPI schemas in strict mode; the invariants are checked for dev and prod."""
+"""target: kubernetes through the library: a platform and two servers (tests/fixtures/k8s_program),
+run under mocks. Every manifest is validated offline: core objects against the Kubernetes
+OpenAPI schemas, custom resources against their CRDs' published schemas (tests/infra/crds),
+both strictly (an unknown field fails)."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import kubernetes_validate
 import pytest
-import yaml
 
-from mcp_deploy.args import DRAIN_SECONDS
+from tests.harness import mocks
 from tests.harness.monitor import Registration
-from tests.harness.plan import STACKS
 from tests.harness.program import ProgramRun, run_program
+from tests.infra import crds
 
-TARGET = "kubernetes"  # the conftest `runs` fixture runs both stacks for it
-BACKUP_ACCOUNT = "mcp-backup@proj.iam.gserviceaccount.com"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "k8s_program"
 KUBERNETES_VERSION = "1.33.0"
-# Custom resources: their schemas come with their operators, which are not available offline.
-CUSTOM_KINDS = {"Certificate", "ClusterIssuer", "Cluster", "ServiceMonitor", "PrometheusRule"}
 NOT_MANIFESTS = {"kubernetes:helm.sh/v3:Release"}  # the provider renders the chart itself
+TARGET = "kubernetes"
 
 
-def manifests(run: ProgramRun) -> list[dict[str, Any]]:
-    return [
-        r.inputs for r in run.resources if r.type.startswith("kubernetes:") and r.type not in NOT_MANIFESTS
-    ]
+def run_fixture(stack: str = "one", **overrides: Any) -> ProgramRun:
+    secret = overrides.pop("secret_overrides", None)
+    values = {
+        key: json.dumps(value) if isinstance(value, dict) else value for key, value in overrides.items()
+    }
+    run = run_program(
+        path=FIXTURE / f"Pulumi.{stack}.yaml",
+        program=FIXTURE / "__main__.py",
+        overrides=values,
+        secret_overrides=secret,
+    )
+    assert run.error is None, run.error
+    return run
+
+
+@pytest.fixture(scope="module")
+def run() -> ProgramRun:
+    return run_fixture()
+
+
+def manifests(run: ProgramRun) -> list[Registration]:
+    return [r for r in run.resources if r.type.startswith("kubernetes:") and r.type not in NOT_MANIFESTS]
 
 
 def of_kind(run: ProgramRun, kind: str) -> list[Registration]:
-    return [r for r in run.resources if r.type.startswith("kubernetes:") and r.type.endswith(f":{kind}")]
+    return [r for r in manifests(run) if r.type.endswith(f":{kind}")]
 
 
-def one(run: ProgramRun, kind: str, name: str | None = None) -> dict[str, Any]:
-    found = [r.inputs for r in of_kind(run, kind) if name is None or r.inputs["metadata"]["name"] == name]
-    assert len(found) == 1, (kind, name, len(found))
-    return found[0]
+def named(run: ProgramRun, kind: str, name: str) -> Registration:
+    [found] = [r for r in of_kind(run, kind) if r.name == name]
+    return found
 
 
-def pod_spec(run: ProgramRun) -> dict[str, Any]:
-    return one(run, "Deployment")["spec"]["template"]["spec"]
+def container(run: ProgramRun, server: str) -> dict[str, Any]:
+    return named(run, "Deployment", f"{server}-server").inputs["spec"]["template"]["spec"]["containers"][0]
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_every_manifest_validates_strictly_against_the_kubernetes_schemas(
-    runs: dict[str, ProgramRun], stack: str, tmp_path: Path
-) -> None:
-    documents = manifests(runs[stack])
-    out = tmp_path / f"{stack}.yaml"
-    out.write_text(yaml.safe_dump_all(documents, sort_keys=True))
-    validated = 0
-    for document in yaml.safe_load_all(out.read_text()):
-        if document["kind"] in CUSTOM_KINDS:
-            assert document["apiVersion"].split("/")[0] in {
-                "cert-manager.io",
-                "postgresql.cnpg.io",
-                "monitoring.coreos.com",
-            }
-            continue
-        kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)  # raises on any error
-        validated += 1
-    assert validated >= 15
+# --- offline schema validation -------------------------------------------------------------
 
 
-def test_validation_would_catch_a_misspelled_field() -> None:
+def test_every_manifest_validates_strictly(run: ProgramRun) -> None:
+    custom, core = set(), 0
+    for registration in manifests(run):
+        document = registration.inputs
+        if crds.known(document["apiVersion"], document["kind"]):
+            crds.validate(document)
+            custom.add(document["kind"])
+        else:
+            kubernetes_validate.validate(document, KUBERNETES_VERSION, strict=True)
+            core += 1
+    assert core >= 25
+    assert custom == {
+        "Cluster", "Database", "DatabaseRole", "Certificate", "ClusterIssuer", "Gateway", "HTTPRoute",
+        "ServiceMonitor", "PrometheusRule",
+    }  # fmt: skip
+
+
+def test_a_misspelled_field_fails_validation(run: ProgramRun) -> None:
+    gateway = json.loads(json.dumps(named(run, "Gateway", "mcp-gateway").inputs))
+    gateway["spec"]["listeners"][0]["hostnme"] = gateway["spec"]["listeners"][0].pop("hostname")
+    with pytest.raises(jsonschema.ValidationError, match="hostnme"):
+        crds.validate(gateway)
+    cluster = json.loads(json.dumps(named(run, "Cluster", "mcp-postgres").inputs))
+    cluster["spec"]["storage"]["sise"] = "1Gi"
+    with pytest.raises(jsonschema.ValidationError, match="sise"):
+        crds.validate(cluster)
     broken = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}, "spec": {"prots": []}}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, KUBERNETES_VERSION, strict=True)
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_namespace_service_account_and_settings(runs: dict[str, ProgramRun], stack: str) -> None:
-    run = runs[stack]
-    namespace = one(run, "Namespace")["metadata"]
-    assert namespace["name"] == "mcp"
-    assert namespace["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
-    account = one(run, "ServiceAccount", "mcp-server")
-    assert account["automountServiceAccountToken"] is False
-    settings = one(run, "ConfigMap")["data"]
-    assert settings["MCP_PUBLIC_URL"] == run.outputs["mcp_endpoint"]
-    assert not any(
-        word in " ".join(settings.values()).lower() for word in ("password", "postgresql://", "redis://")
-    )
+def test_fields_the_crd_keeps_unknown_stay_open() -> None:
+    schema = crds.strict({"type": "object", "x-kubernetes-preserve-unknown-fields": True})
+    jsonschema.validate({"anything": 1}, schema)
+    closed = crds.strict({"type": "object", "properties": {"a": {"type": "string"}}})
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"b": "x"}, closed)
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_secrets_are_secret_and_reach_the_pod_by_secret_key_ref(
-    runs: dict[str, ProgramRun], stack: str
-) -> None:
-    run = runs[stack]
-    [secret] = [r for r in of_kind(run, "Secret") if r.inputs["metadata"]["name"] == "mcp-server"]
-    assert "stringData" in secret.secret_inputs  # the provider marks the whole map secret
-    assert set(secret.inputs["stringData"]) == {"DATABASE_URL", "REDIS_URL", "MCP_REQUEST_STATE_KEY"}
-    container = pod_spec(run)["containers"][0]
-    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
-    assert refs == {
-        k: {"name": "mcp-server", "key": k} for k in ("DATABASE_URL", "REDIS_URL", "MCP_REQUEST_STATE_KEY")
-    }
-    assert container["envFrom"] == [{"configMapRef": {"name": "mcp-server"}}]
+# --- one platform, two servers --------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("stack", "replicas"), [("dev", 1), ("prod", 3)])
-def test_deployment_is_hardened_probed_spread_and_drains(
-    runs: dict[str, ProgramRun], stack: str, replicas: int
-) -> None:
-    run = runs[stack]
-    deployment = one(run, "Deployment")
-    spec = deployment["spec"]
-    assert spec["replicas"] == replicas
-    assert spec["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
-    pod = spec["template"]["spec"]
-    assert pod["automountServiceAccountToken"] is False
-    assert pod["securityContext"]["runAsNonRoot"] is True
-    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
-    assert pod["terminationGracePeriodSeconds"] > DRAIN_SECONDS
-    assert {c["topologyKey"] for c in pod["topologySpreadConstraints"]} == {
-        "topology.kubernetes.io/zone",
-        "kubernetes.io/hostname",
-    }
-    container = pod["containers"][0]
-    security = container["securityContext"]
-    assert security["readOnlyRootFilesystem"] is True
-    assert security["allowPrivilegeEscalation"] is False
-    assert security["capabilities"] == {"drop": ["ALL"]}
-    assert set(container["resources"]) == {"requests", "limits"}
-    assert container["startupProbe"]["httpGet"]["path"] == "/health"
-    assert container["readinessProbe"]["httpGet"]["path"] == "/ready"
-    assert container["livenessProbe"]["httpGet"]["path"] == "/health"
-    assert "@sha256:" in container["image"]
-    assert container["image"].startswith("registry.example.com/platform/mcp-notes@sha256:")
-    [registration] = of_kind(run, "Deployment")
-    assert registration.ignore_changes == ("spec.replicas",)
+def test_one_postgres_cluster_one_database_for_the_server_that_asked(run: ProgramRun) -> None:
+    [cluster] = of_kind(run, "Cluster")
+    assert cluster.inputs["spec"]["enableSuperuserAccess"] is False
+    [database] = of_kind(run, "Database")
+    [role] = of_kind(run, "DatabaseRole")
+    assert (database.inputs["spec"]["name"], database.inputs["spec"]["owner"]) == ("notes", "notes")
+    assert database.inputs["spec"]["cluster"] == {"name": cluster.inputs["metadata"]["name"]}
+    assert role.inputs["spec"]["cluster"] == {"name": cluster.inputs["metadata"]["name"]}
+    assert role.inputs["spec"]["login"] is True
+    role_secret = next(r for r in of_kind(run, "Secret") if r.urn == _dep(run, role, "Secret"))
+    assert role_secret.inputs["type"] == "kubernetes.io/basic-auth"
+    assert "stringData" in role_secret.secret_inputs
+    assert len(of_kind(run, "StatefulSet")) == 1  # one shared Redis
 
 
-@pytest.mark.parametrize(("stack", "low", "high"), [("dev", 1, 2), ("prod", 3, 12)])
-def test_service_autoscaler_and_disruption_budget(
-    runs: dict[str, ProgramRun], stack: str, low: int, high: int
-) -> None:
-    run = runs[stack]
-    assert one(run, "Service", "mcp-server")["spec"]["type"] == "ClusterIP"
-    hpa = one(run, "HorizontalPodAutoscaler")
-    assert hpa["apiVersion"] == "autoscaling/v2"
-    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (low, high)
-    assert one(run, "PodDisruptionBudget")["spec"]["maxUnavailable"] == 1
+def _dep(run: ProgramRun, resource: Registration, kind: str) -> str:
+    [urn] = [u for u in resource.dependencies if run.by_urn(u).type.endswith(f":{kind}")]
+    return urn
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_ingress_streams_and_takes_tls_from_cert_manager(runs: dict[str, ProgramRun], stack: str) -> None:
-    run = runs[stack]
-    ingress = one(run, "Ingress")
-    annotations = ingress["metadata"]["annotations"]
-    assert annotations["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
-    assert int(annotations["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 3600
-    assert ingress["spec"]["ingressClassName"] == "nginx"
-    domain = {"dev": "mcp-dev.example.com", "prod": "mcp.example.com"}[stack]
-    assert ingress["spec"]["tls"] == [{"hosts": [domain], "secretName": "mcp-server-tls"}]
-    paths = [p["path"] for p in ingress["spec"]["rules"][0]["http"]["paths"]]
-    assert paths == ["/mcp", "/.well-known/oauth-protected-resource"]
-    certificate = one(run, "Certificate")["spec"]
-    assert (certificate["secretName"], certificate["dnsNames"]) == ("mcp-server-tls", [domain])
-    issuers = of_kind(run, "ClusterIssuer")
-    assert len(issuers) == (1 if stack == "prod" else 0)  # only prod sets k8sAcmeEmail
-
-
-def test_an_existing_tls_secret_replaces_cert_manager() -> None:
-    run = run_program("dev", "kubernetes", overrides={"k8sTlsSecret": "wildcard-example-com"})
-    assert of_kind(run, "Certificate") == []
-    assert one(run, "Ingress")["spec"]["tls"][0]["secretName"] == "wildcard-example-com"
-    names = {p.inputs["metadata"]["name"] for p in of_kind(run, "NetworkPolicy")}
-    # no challenges to answer: every policy but the solver's
-    assert names == {"mcp-default-deny", "mcp-server", "mcp-backup", "mcp-redis", "mcp-postgres"}
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_network_policies_deny_by_default_and_allow_only_the_needed_paths(
-    runs: dict[str, ProgramRun], stack: str
-) -> None:
-    run = runs[stack]
-    policies = {p.inputs["metadata"]["name"]: p.inputs["spec"] for p in of_kind(run, "NetworkPolicy")}
-    deny = policies["mcp-default-deny"]
-    assert deny["podSelector"] == {}
-    assert deny["policyTypes"] == ["Ingress", "Egress"]
-    assert not deny.get("ingress")  # no rules at all: nothing in, nothing out
-    assert not deny.get("egress")
-    server = policies["mcp-server"]
-    sources = [
-        peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
-        for peer in server["ingress"][0]["from"]
-    ]
-    assert sources == (["ingress-nginx", "monitoring"] if stack == "prod" else ["ingress-nginx"])
-    assert server["ingress"][0]["ports"] == [{"protocol": "TCP", "port": 8000}]
-    egress = server["egress"]
-    assert {p["port"] for p in egress[0]["ports"]} == {53}
-    targets = [rule["to"][0]["podSelector"]["matchLabels"] for rule in egress[1:3]]
-    # CNPG's pods carry cnpg.io/cluster, not our app.kubernetes.io/name
-    assert targets == [{"app.kubernetes.io/name": "mcp-redis"}, {"cnpg.io/cluster": "mcp-postgres"}]
-    assert policies["mcp-postgres"]["podSelector"] == {"matchLabels": {"cnpg.io/cluster": "mcp-postgres"}}
-    postgres_clients = [
-        peer["podSelector"]["matchLabels"] for peer in policies["mcp-postgres"]["ingress"][0]["from"]
-    ]
-    assert postgres_clients == [
-        {"app.kubernetes.io/name": "mcp-server"},
-        {"app.kubernetes.io/name": "mcp-backup"},
-    ]
-    # cert-manager issues the certificate in both stacks: its HTTP-01 solver must be reachable
-    solver = policies["mcp-acme-solver"]
-    assert solver["podSelector"] == {"matchLabels": {"acme.cert-manager.io/http01-solver": "true"}}
-    assert solver["ingress"] == [
+def test_the_prebuilt_server_is_deployed_on_its_own_port_and_health_path(run: ProgramRun) -> None:
+    tools = container(run, "tools")
+    assert tools["image"].startswith("ghcr.io/acme/tools@sha256:")
+    assert "args" not in tools
+    assert "command" not in tools
+    assert tools["ports"] == [{"name": "http", "containerPort": 3000}]
+    for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+        assert tools[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+    service = named(run, "Service", "tools-server").inputs["spec"]
+    assert service["ports"] == [{"name": "http", "port": 3000, "targetPort": "http"}]
+    policy = named(run, "NetworkPolicy", "tools-server").inputs["spec"]
+    assert policy["ingress"] == [
         {
             "from": [
-                {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+                {
+                    "namespaceSelector": {
+                        "matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}
+                    }
+                }
             ],
-            "ports": [{"protocol": "TCP", "port": 8089}],
+            "ports": [{"protocol": "TCP", "port": 3000}],
         }
     ]
-    public = egress[3]
-    assert public["ports"] == [{"protocol": "TCP", "port": 443}]
-    assert "10.0.0.0/8" in public["to"][0]["ipBlock"]["except"]
+    # no database, no Redis: no way to them either
+    assert all(5432 not in _ports(rule) and 6379 not in _ports(rule) for rule in policy["egress"])
 
 
-@pytest.mark.parametrize(("stack", "instances"), [("dev", 1), ("prod", 2)])
-def test_postgres_and_redis_run_in_cluster_with_persistence_and_passwords(
-    runs: dict[str, ProgramRun], stack: str, instances: int
-) -> None:
-    run = runs[stack]
-    release = run.one("kubernetes:helm.sh/v3:Release").inputs
-    assert (release["chart"], release["repositoryOpts"]["repo"]) == (
-        "cloudnative-pg",
-        "https://cloudnative-pg.github.io/charts",
-    )
-    cluster = one(run, "Cluster")["spec"]
-    assert cluster["instances"] == instances
-    assert cluster["storage"]["size"] == {"dev": "20Gi", "prod": "100Gi"}[stack]
-    assert cluster["bootstrap"]["initdb"]["secret"] == {"name": "mcp-postgres-app"}
-    assert cluster["enableSuperuserAccess"] is False
-    [postgres_cr] = of_kind(run, "Cluster")
-    assert postgres_cr.protect is (stack == "prod")
-    redis = one(run, "StatefulSet")["spec"]
-    container = redis["template"]["spec"]["containers"][0]
-    script = container["args"][-1]
-    # AUTH on, but from a config file: a password in argv shows in `ps` inside the pod
-    assert "requirepass" in script
-    assert "--requirepass" not in script
-    assert script.index("/tmp/redis.conf") < script.index("exec redis-server /tmp/redis.conf")
-    env = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]}
-    assert env == {
-        name: {"name": "mcp-redis", "key": "REDIS_PASSWORD"} for name in ("REDIS_PASSWORD", "REDISCLI_AUTH")
+def _ports(rule: dict[str, Any]) -> set[int]:
+    return {port["port"] for port in rule.get("ports", [])}
+
+
+def test_secrets_arrive_by_reference_never_as_values(run: ProgramRun) -> None:
+    env = {e["name"]: e for e in container(run, "tools")["env"]}
+    secret = named(run, "Secret", "tools-env")
+    assert env["API_KEY"] == {
+        "name": "API_KEY",
+        "valueFrom": {"secretKeyRef": {"name": secret.state["metadata"]["name"], "key": "API_KEY"}},
     }
-    assert container["readinessProbe"]["exec"]["command"] == ["redis-cli", "ping"]
-    assert redis["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "5Gi"
-    for secret in of_kind(run, "Secret"):
-        assert secret.secret_inputs, secret.name  # every Secret's data is a Pulumi secret
-
-
-def test_external_data_means_nothing_in_cluster() -> None:
-    run = run_program(
-        "dev",
-        "kubernetes",
-        secret_overrides={
-            "externalPostgresUrl": "postgresql://app:s3cret-for-test@db.managed.example:5432/mcp?sslmode=require",
-            "externalRedisUrl": "rediss://:s3cret-for-test@cache.managed.example:6380/0",
-        },
-    )
-    assert run.error is None, run.error
-    for kind in ("Cluster", "StatefulSet"):
-        assert of_kind(run, kind) == []
-    assert run.of_type("kubernetes:helm.sh/v3:Release") == []
-    [secret] = of_kind(run, "Secret")
-    assert secret.inputs["stringData"]["DATABASE_URL"].startswith("postgresql://app:")
     assert "stringData" in secret.secret_inputs
-    names = {p.inputs["metadata"]["name"] for p in of_kind(run, "NetworkPolicy")}
-    assert names == {"mcp-default-deny", "mcp-server", "mcp-backup", "mcp-acme-solver"}
+    notes = {e["name"]: e for e in container(run, "notes")["env"]}
+    for name in ("DATABASE_URL", "REDIS_URL", "MCP_REQUEST_STATE_KEY"):
+        assert "value" not in notes[name], name
+    assert notes["MCP_PORT"] == {"name": "MCP_PORT", "value": "8000"}
+    assert notes["REDIS_KEY_PREFIX"] == {"name": "REDIS_KEY_PREFIX", "value": "notes:"}
 
 
-def _egress(run: ProgramRun, policy_name: str) -> list[dict[str, Any]]:
-    [spec] = [
-        p.inputs["spec"] for p in of_kind(run, "NetworkPolicy") if p.inputs["metadata"]["name"] == policy_name
-    ]
-    return spec["egress"]
-
-
-def test_managed_postgres_with_redis_in_cluster() -> None:
-    run = run_program(
-        "dev",
-        "kubernetes",
-        secret_overrides={
-            "externalPostgresUrl": "postgresql://app:s3cret-for-test@db.managed.example:5432/mcp?sslmode=require"
-        },
+def test_our_server_keeps_its_contract(run: ProgramRun) -> None:
+    notes = container(run, "notes")
+    assert notes["args"] == ["serve"]
+    assert notes["image"].startswith("registry.example.com/acme@sha256:")
+    assert notes["readinessProbe"]["httpGet"]["path"] == "/ready"
+    assert notes["livenessProbe"]["httpGet"]["path"] == "/health"
+    pod = named(run, "Deployment", "notes-server").inputs["spec"]["template"]["spec"]
+    assert pod["securityContext"]["runAsUser"] == 10001
+    assert (
+        "runAsUser"
+        not in named(run, "Deployment", "tools-server").inputs["spec"]["template"]["spec"]["securityContext"]
     )
-    assert run.error is None, run.error
-    assert of_kind(run, "Cluster") == []
-    assert len(of_kind(run, "StatefulSet")) == 1  # Redis still runs here
-    assert run.outputs["database"] == "mcp/external"
-    assert run.outputs["cache"] == "mcp/mcp-redis"
-    names = {p.inputs["metadata"]["name"] for p in of_kind(run, "NetworkPolicy")}
-    assert "mcp-redis" in names
-    assert "mcp-postgres" not in names  # no pods of that name exist
-    # both the server and the backup job reach the managed database by port, not pod selector
-    managed_postgres = {"ports": [{"protocol": "TCP", "port": 5432}]}
-    assert managed_postgres in _egress(run, "mcp-server")
-    assert managed_postgres in _egress(run, "mcp-backup")
 
 
-def test_managed_redis_may_serve_tls_on_its_provider_port() -> None:
-    run = run_program(
-        "dev",
-        "kubernetes",
-        secret_overrides={"externalRedisUrl": "rediss://:s3cret-for-test@cache.managed.example:6380/0"},
-    )
-    assert run.error is None, run.error
-    ports = [{p["port"] for p in rule["ports"]} for rule in _egress(run, "mcp-server") if "to" not in rule]
-    assert {6379, 6378, 6380} in ports
+def test_database_url_verifies_the_cluster_ca(run: ProgramRun) -> None:
+    secret = named(run, "Secret", "notes-env").inputs["stringData"]
+    url = secret["DATABASE_URL"]
+    assert url.startswith("postgresql://notes:")
+    assert "@one-mcp-postgres-rw.mcp.svc:5432/notes?sslmode=verify-full&sslrootcert=" in url
+    pod = named(run, "Deployment", "notes-server").inputs["spec"]["template"]["spec"]
+    [ca] = [v for v in pod["volumes"] if v["name"] == "postgres-ca"]
+    assert ca["secret"]["secretName"] == "one-mcp-postgres-ca"
 
 
-def test_external_urls_must_be_secrets_and_only_for_kubernetes() -> None:
-    plain = run_program("dev", "kubernetes", overrides={"externalRedisUrl": "redis://cache:6379/0"})
-    assert "externalRedisUrl: got [secret] stored as plain text" in str(plain.error)
-    other = run_program("dev", "aws-ecs", secret_overrides={"externalRedisUrl": "redis://cache:6379/0"})
-    assert "externalRedisUrl: got [secret]; allowed: only with target kubernetes" in str(other.error)
-
-
-def test_prod_backs_up_on_a_schedule_that_never_overlaps(runs: dict[str, ProgramRun]) -> None:
-    run = runs["prod"]
-    cron = one(run, "CronJob")["spec"]
-    assert (cron["schedule"], cron["timeZone"], cron["concurrencyPolicy"]) == (
-        "15 2 * * *",
-        "Etc/UTC",
-        "Forbid",
-    )
-    assert (cron["successfulJobsHistoryLimit"], cron["failedJobsHistoryLimit"]) == (3, 3)
-    assert cron["startingDeadlineSeconds"] > 0
-    job = cron["jobTemplate"]["spec"]
-    assert job["activeDeadlineSeconds"] > 0
-    pod = job["template"]["spec"]
-    assert pod["serviceAccountName"] == "mcp-backup"
-    container = pod["containers"][0]
-    assert container["args"] == ["backup"]
-    env = {e["name"]: e.get("value") or e["valueFrom"]["secretKeyRef"] for e in container["env"]}
-    assert env == {
-        "BACKUP_URL": "s3://example-mcp-backups/prod",
-        "DATABASE_URL": {"name": "mcp-server", "key": "DATABASE_URL"},
+def test_routes_rewrite_the_public_prefix_and_expose_the_metadata(run: ProgramRun) -> None:
+    route = named(run, "HTTPRoute", "tools-route").inputs["spec"]
+    assert route["parentRefs"] == [{"name": "one-mcp", "sectionName": "https"}]
+    mcp, metadata = route["rules"]
+    assert mcp["matches"] == [{"path": {"type": "PathPrefix", "value": "/tools/mcp"}}]
+    assert mcp["filters"][0]["urlRewrite"]["path"] == {
+        "type": "ReplacePrefixMatch",
+        "replacePrefixMatch": "/mcp",
     }
-    # the dump is staged in /tmp: node disk sized like the database, not the 64Mi memory tmpfs
-    [scratch] = [v for v in pod["volumes"] if v["name"] == "tmp"]
-    assert scratch["emptyDir"] == {"sizeLimit": "100Gi"}
-    assert run.outputs["backup_bucket"] == "example-mcp-backups"
+    assert metadata["matches"] == [
+        {"path": {"type": "Exact", "value": "/.well-known/oauth-protected-resource/tools/mcp"}}
+    ]
+    assert mcp["backendRefs"] == [{"name": "one-mcp-tools", "port": 3000}]
+    gateway = named(run, "Gateway", "mcp-gateway").inputs["spec"]
+    assert gateway["gatewayClassName"] == "eg"
+    https = gateway["listeners"][0]
+    assert (https["protocol"], https["port"], https["hostname"]) == ("HTTPS", 443, "mcp.example.com")
+    assert https["tls"]["certificateRefs"] == [{"kind": "Secret", "name": "one-mcp-tls"}]
+    certificate = named(run, "Certificate", "mcp-certificate").inputs["spec"]
+    assert certificate["secretName"] == "one-mcp-tls"
+    assert certificate["issuerRef"]["name"] == "one-mcp-letsencrypt"
 
 
-def test_backup_credentials_come_from_a_secret_or_workload_identity() -> None:
-    run = run_program(
-        "dev",
-        "kubernetes",
-        overrides={
-            "k8sBackupUrl": "gs://team-backups/mcp",
-            "k8sBackupSecret": "backup-credentials",
-            "k8sBackupServiceAccountAnnotations": json.dumps(
-                [f"iam.gke.io/gcp-service-account={BACKUP_ACCOUNT}"]
-            ),
-        },
+def test_only_servers_that_asked_are_backed_up(run: ProgramRun) -> None:
+    [patch] = run.of_type("kubernetes:core/v1:SecretPatch")
+    assert patch.name == "notes-backup-url"
+    assert set(patch.inputs["data"]) == {"PG_URL_NOTES"}
+    assert "data" in patch.secret_inputs
+    [cron] = of_kind(run, "CronJob")
+    pod = cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    job = pod["containers"][0]
+    assert job["args"] == ["dump"]
+    assert job["envFrom"] == [{"secretRef": {"name": patch.inputs["metadata"]["name"]}}]
+    assert job["env"] == [{"name": "BACKUP_URL", "value": "s3://acme-backups/mcp"}]
+    assert job["image"].startswith("registry.example.com/acme@sha256:")
+
+
+def test_workloads_depend_on_what_they_read_at_start(run: ProgramRun) -> None:
+    def kinds(server: str) -> set[str]:
+        deployment = named(run, "Deployment", f"{server}-server")
+        return {
+            run.by_urn(urn).type.rsplit(":", 1)[-1] + ":" + run.by_urn(urn).name
+            for urn in deployment.dependencies
+        }
+
+    notes_needs = {
+        "Secret:notes-env", "Database:notes-database", "DatabaseRole:notes-postgres-role",
+        "Cluster:mcp-postgres", "StatefulSet:mcp-redis", "NetworkPolicy:notes-server",
+    }  # fmt: skip
+    assert notes_needs <= kinds("notes")
+    assert {"Secret:tools-env", "NetworkPolicy:tools-server"} <= kinds("tools")
+    assert not any(k.startswith(("Database", "Cluster", "StatefulSet")) for k in kinds("tools"))
+    database = named(run, "Database", "notes-database")
+    assert named(run, "DatabaseRole", "notes-postgres-role").urn in database.dependencies
+
+
+# --- defects ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def versioned_secrets() -> Iterator[None]:
+    """The API server bumps resourceVersion on every write; the default mocks have none."""
+    plain = mocks.PROVIDERS["kubernetes"]
+
+    def with_versions(type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        resource_id, computed = plain(type_token, name, inputs)
+        version = mocks.digest(json.dumps(inputs, sort_keys=True, default=str), length=8)
+        return resource_id, {**computed, "metadata": {**computed["metadata"], "resourceVersion": version}}
+
+    mocks.PROVIDERS["kubernetes"] = with_versions
+    yield
+    mocks.PROVIDERS["kubernetes"] = plain
+
+
+@pytest.mark.usefixtures("versioned_secrets")
+def test_defect_6_a_new_secret_value_rolls_the_pods() -> None:
+    def template(api_key: str) -> dict[str, Any]:
+        run = run_fixture(secret_overrides={"apiKey": api_key})
+        secret = named(run, "Secret", "tools-env")
+        assert "name" not in secret.inputs["metadata"]  # no fixed name to delete and re-create
+        return named(run, "Deployment", "tools-server").inputs["spec"]["template"]
+
+    before, after = template("k" * 20), template("m" * 20)
+    assert before["metadata"]["annotations"] != after["metadata"]["annotations"]
+    assert before["spec"] == after["spec"]  # only the rollout annotation differs
+
+
+def test_defect_6_no_config_map_and_no_fixed_secret_names(run: ProgramRun) -> None:
+    assert of_kind(run, "ConfigMap") == []
+    referenced = [
+        r for r in of_kind(run, "Secret") if r.name.endswith(("-env", "-postgres-role", "mcp-redis"))
+    ]
+    assert len(referenced) == 4
+    assert all("name" not in r.inputs["metadata"] for r in referenced)
+
+
+def test_defect_7_redis_evicts_before_its_memory_limit(run: ProgramRun) -> None:
+    [redis] = of_kind(run, "StatefulSet")
+    redis_container = redis.inputs["spec"]["template"]["spec"]["containers"][0]
+    script = redis_container["args"][-1]
+    assert "--maxmemory-policy allkeys-lru" in script
+    maxmemory = int(script.split("--maxmemory ")[1].split("mb")[0])
+    limit = int(redis_container["resources"]["limits"]["memory"].removesuffix("Mi"))
+    assert 0.5 * limit <= maxmemory < limit
+
+
+def _physical_names(run: ProgramRun) -> set[tuple[str, str, str]]:
+    """(kind, namespace, name) of every object with a fixed name; provider-named ones (no name
+    in the inputs) get a random suffix and cannot collide."""
+    names = set()
+    for r in manifests(run):
+        metadata = r.inputs.get("metadata") or {}
+        if "name" in metadata:
+            kind = r.type.rsplit(":", 1)[-1].removesuffix("Patch")
+            names.add((kind, metadata.get("namespace", ""), metadata["name"]))
+    return names
+
+
+def test_names_two_servers_in_one_namespace_do_not_collide(run: ProgramRun) -> None:
+    servers = [r for r in manifests(run) if r.parent and run.by_urn(r.parent).type == "mcp-deploy:k8s:Server"]
+    fixed = [
+        (r.type, r.inputs["metadata"]["name"])
+        for r in servers
+        if "name" in r.inputs.get("metadata", {}) and not r.type.endswith("Patch")
+    ]
+    assert len(fixed) == len(set(fixed))
+    assert {name for _, name in fixed} == {"one-mcp-notes", "one-mcp-tools"}
+
+
+def test_names_two_stacks_in_one_cluster_and_namespace_share_only_the_namespace() -> None:
+    one, two = run_fixture("one"), run_fixture("two", platform={"install_cnpg": False})
+    shared = _physical_names(one) & _physical_names(two)
+    # Both stacks create the namespace they were told to use; see the README on sharing one.
+    assert shared == {("Namespace", "", "mcp")}
+    issuers = {r.inputs["metadata"]["name"] for run in (one, two) for r in of_kind(run, "ClusterIssuer")}
+    assert issuers == {"one-mcp-letsencrypt", "two-mcp-letsencrypt"}
+
+
+def test_image_tags_name_the_context_and_hash_all_of_it(run: ProgramRun, tmp_path: Path) -> None:
+    from mcp_deploy.image import image_tag
+
+    images = {r.name: r.inputs for r in run.of_type("docker:index/image:Image")}
+    assert (
+        images["notes-image-build"]["imageName"] == f"registry.example.com/acme:{image_tag(Path('server'))}"
     )
-    account = one(run, "ServiceAccount", "mcp-backup")
-    assert account["metadata"]["annotations"] == {"iam.gke.io/gcp-service-account": BACKUP_ACCOUNT}
-    assert account["automountServiceAccountToken"] is False
-    container = one(run, "CronJob")["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
-    assert container["envFrom"] == [{"secretRef": {"name": "backup-credentials"}}]
-    # keys from a Secret: no reason to reach the node's metadata service
-    assert _metadata_endpoints(run) == []
+    assert (
+        images["mcp-backup-image-build"]["imageName"]
+        == f"registry.example.com/acme:{image_tag(Path('backup'))}"
+    )
+    assert images["mcp-backup-image-build"]["build"]["context"] == "backup"
+    context = tmp_path / "tools"
+    context.mkdir()
+    (context / "Dockerfile").write_text("FROM scratch\n")
+    first = image_tag(context)
+    (context / "README.md").write_text("any file the builder sends changes the tag\n")
+    assert image_tag(context) != first
+    assert first.startswith("tools-")
 
 
-def _metadata_endpoints(run: ProgramRun) -> list[str]:
-    blocks = [
-        peer["ipBlock"]
-        for rule in _egress(run, "mcp-backup")
-        for peer in rule.get("to", [])
-        if "ipBlock" in peer
-    ]
-    return [block["cidr"] for block in blocks if block["cidr"].startswith("169.254.")]
+# --- options ---------------------------------------------------------------------------------
 
 
-def test_backup_by_workload_identity_may_reach_the_credential_endpoints(runs: dict[str, ProgramRun]) -> None:
-    assert _metadata_endpoints(runs["prod"]) == [
-        "169.254.169.254/32",
-        "169.254.169.252/32",
-        "169.254.170.23/32",
-    ]
+def test_plain_ingress_entry_has_no_gateway_and_no_controller_annotations() -> None:
+    run = run_fixture(platform={"entry": "ingress", "ingress_class": "traefik"})
+    assert of_kind(run, "Gateway") == []
+    assert of_kind(run, "HTTPRoute") == []
+    ingress = named(run, "Ingress", "tools-ingress").inputs
+    assert "annotations" not in ingress["metadata"]
+    assert ingress["spec"]["ingressClassName"] == "traefik"
+    paths = [(p["path"], p["pathType"]) for p in ingress["spec"]["rules"][0]["http"]["paths"]]
+    assert paths == [("/tools/mcp", "Prefix"), ("/.well-known/oauth-protected-resource/tools/mcp", "Exact")]
+    solver = named(run, "ClusterIssuer", "mcp-issuer").inputs["spec"]["acme"]["solvers"][0]["http01"]
+    assert solver == {"ingress": {"ingressClassName": "traefik"}}
+    for registration in manifests(run):
+        if crds.known(registration.inputs["apiVersion"], registration.inputs["kind"]):
+            crds.validate(registration.inputs)
+        else:
+            kubernetes_validate.validate(registration.inputs, KUBERNETES_VERSION, strict=True)
 
 
-def test_dev_without_a_backup_url_has_no_cron_job(runs: dict[str, ProgramRun]) -> None:
-    assert of_kind(runs["dev"], "CronJob") == []
+def test_without_a_backup_url_there_is_no_job_and_no_server_entry() -> None:
+    run = run_fixture(platform={"backup_url": None})
+    assert of_kind(run, "CronJob") == []
+    assert run.of_type("kubernetes:core/v1:SecretPatch") == []
+    assert [r.name for r in run.of_type("docker:index/image:Image")] == ["notes-image-build"]
 
 
-@pytest.mark.parametrize("stack", STACKS)
-def test_monitoring_objects_only_with_the_prometheus_operator(
-    runs: dict[str, ProgramRun], stack: str
-) -> None:
-    run = runs[stack]
-    if stack == "dev":
-        assert of_kind(run, "ServiceMonitor") == []
-        assert of_kind(run, "PrometheusRule") == []
-        return
-    assert one(run, "ServiceMonitor")["spec"]["endpoints"] == [
-        {"port": "http", "path": "/metrics", "interval": "30s"}
-    ]
-    alerts = [rule["alert"] for rule in one(run, "PrometheusRule")["spec"]["groups"][0]["rules"]]
-    assert alerts == [
-        "McpHigh5xxRate",
-        "McpHighP99Latency",
-        "McpReplicasAtMax",
-        "McpPostgresCpu",
-        "McpPostgresDisk",
-        "McpRedisMemory",
-    ]
+def test_sticky_sessions_pin_a_client_to_one_replica() -> None:
+    from mcp_deploy.k8s.server.workload import STICKY_SECONDS
+
+    run = run_fixture()
+    assert "sessionAffinity" not in named(run, "Service", "tools-server").inputs["spec"]
+    sticky = run_fixture(platform={}, stickyTools="true")
+    spec = named(sticky, "Service", "tools-server").inputs["spec"]
+    assert spec["sessionAffinity"] == "ClientIP"
+    assert spec["sessionAffinityConfig"] == {"clientIP": {"timeoutSeconds": STICKY_SECONDS}}

@@ -1,45 +1,35 @@
-"""The target registry: one key picks the component, and an unbuilt target says so plainly."""
+"""One key picks the target's components, and every target exports the same outputs."""
 
 import pytest
 
 from mcp_deploy.config import Target
-from mcp_deploy.targets import BUILT, OUTPUT_NAMES, PLANNED, McpService, TargetNotImplementedError
+from mcp_deploy.targets import PLATFORM_OUTPUTS, Platform, TargetNotImplementedError, components_for
 from tests.harness.program import run_program
 
 TARGETS: tuple[Target, ...] = ("aws-ecs", "gcp-cloudrun", "kubernetes")
 
 
-def test_every_target_is_either_built_or_tracked_by_an_issue() -> None:
-    assert set(BUILT) | set(PLANNED) == set(TARGETS)
-    assert not set(BUILT) & set(PLANNED), "a built target must leave PLANNED"
-
-
 def test_the_output_contract_is_what_the_protocol_declares() -> None:
-    assert set(OUTPUT_NAMES) == set(McpService.__annotations__)
-    assert {"url", "mcp_endpoint", "image", "database", "cache", "backup_bucket"} <= set(OUTPUT_NAMES)
+    assert set(PLATFORM_OUTPUTS) == set(Platform.__annotations__)
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_an_unbuilt_target_stops_before_registering_anything(
-    stack: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Every target is built now; un-build one to keep this promise tested for the next one.
-    monkeypatch.delitem(BUILT, "kubernetes")
-    monkeypatch.setitem(PLANNED, "kubernetes", "issue #99: a future target")
-    run = run_program(stack, "kubernetes")
-    assert isinstance(run.error, TargetNotImplementedError)
-    assert "target kubernetes is not implemented yet (issue #99: a future target)" in str(run.error)
-    assert run.resources == []
-    assert run.outputs == {}
+def test_an_unknown_target_is_refused_before_anything_is_registered() -> None:
+    with pytest.raises(TargetNotImplementedError, match="target azure-aci is not implemented"):
+        components_for("azure-aci")  # type: ignore[arg-type]  # what a future Target would be
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-@pytest.mark.parametrize("target", TARGETS)  # all, so a target moved back to PLANNED fails here
-def test_a_built_target_exports_the_whole_contract(stack: str, target: Target) -> None:
+@pytest.mark.parametrize("stack", ["dev", "prod", "multi"])
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_target_exports_the_whole_contract(stack: str, target: Target) -> None:
     run = run_program(stack, target)
     assert run.error is None, run.error
-    assert set(OUTPUT_NAMES) <= set(run.outputs)
-    assert run.outputs["mcp_endpoint"].endswith("/mcp")
-    empty = {name for name in OUTPUT_NAMES if run.outputs[name] in ("", None)}
-    # only a kubernetes stack without k8sBackupUrl (dev) has no bucket to name
-    assert empty == ({"backup_bucket"} if (stack, target) == ("dev", "kubernetes") else set())
+    assert set(PLATFORM_OUTPUTS) <= set(run.outputs)
+    servers = run.outputs["servers"]
+    expected = {"notes", "tools"} if stack == "multi" else {"notes"}
+    assert set(servers) == expected
+    for name, server in servers.items():
+        assert server["url"] == f"https://{run.outputs['url'].removeprefix('https://')}/{name}/mcp"
+        assert server["image"]
+    empty = {name for name in PLATFORM_OUTPUTS if run.outputs[name] in ("", None)}
+    # only a kubernetes stack without k8sBackupUrl has no bucket to name
+    assert empty == ({"backup_bucket"} if stack != "prod" and target == "kubernetes" else set())

@@ -1,0 +1,3 @@
+from mcp_backup.cli import main
+
+raise SystemExit(main())

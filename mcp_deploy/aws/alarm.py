@@ -1,0 +1,45 @@
+"""CloudWatch alarms to the platform's topic, each named per stack (alarm names are per account
+and region)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import pulumi
+import pulumi_aws as aws
+
+from mcp_deploy.names import physical_name
+
+FIVE_MINUTES = 300
+
+
+def alarm(
+    name: str,
+    name_parts: tuple[str, ...],
+    description: str,
+    settings: aws.cloudwatch.MetricAlarmArgs,
+    topic: aws.sns.Topic,
+    parent: pulumi.Resource,
+    treat_missing_data: str = "notBreaching",
+) -> aws.cloudwatch.MetricAlarm:
+    settings.name = physical_name(*name_parts, limit=255)
+    settings.alarm_description = description
+    settings.alarm_actions = [topic.arn]
+    settings.ok_actions = [topic.arn]
+    settings.treat_missing_data = treat_missing_data
+    return aws.cloudwatch.MetricAlarm(name, args=settings, opts=pulumi.ResourceOptions(parent=parent))
+
+
+def query(
+    query_id: str, namespace: str, metric: str, dimensions: Mapping[str, pulumi.Input[str]]
+) -> aws.cloudwatch.MetricAlarmMetricQueryArgs:
+    return aws.cloudwatch.MetricAlarmMetricQueryArgs(
+        id=query_id,
+        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+            namespace=namespace,
+            metric_name=metric,
+            dimensions=dict(dimensions),
+            period=FIVE_MINUTES,
+            stat="Sum",
+        ),
+    )

@@ -1,0 +1,132 @@
+"""`AwsPlatform`: what every server of one stack shares on aws-ecs.
+
+The network (a new VPC, or an existing one), the ECS cluster, the public ALB with its TLS listener,
+certificate and DNS alias, Postgres on RDS and Redis on ElastiCache only when asked for, the backup
+bucket and image, the alarm topic. Servers (`AwsServer`) take the platform and read its handles,
+plain attributes so the component schema sees only the outputs.
+"""
+
+import hashlib
+
+import pulumi
+import pulumi_aws as aws
+
+from mcp_deploy.aws.platform.alarms import alarm_topic, data_alarms
+from mcp_deploy.aws.platform.backups import Backups, backups
+from mcp_deploy.aws.platform.data import Postgres, Redis, postgres, redis
+from mcp_deploy.aws.platform.edge import Edge, edge
+from mcp_deploy.aws.platform.network import Network, network
+from mcp_deploy.aws.security import security_group
+from mcp_deploy.names import physical_name
+from mcp_deploy.platform_args import PlatformArgs
+from mcp_deploy.platform_spec import PlatformArgsError, PlatformSpec, resolve_platform
+
+# Listener rule priorities are unique per listener and fail on reuse (PriorityInUse) even when a
+# rule only moves: each server's rules get priorities derived from its name, stable across runs.
+PRIORITY_SLOTS = 20000
+
+
+class AwsPlatform(pulumi.ComponentResource):
+    """aws-ecs: VPC, ECS cluster, HTTPS ALB with its certificate, and RDS PostgreSQL, ElastiCache
+    Redis, backups and alarms when servers need them; servers are added with AwsServer."""
+
+    url: pulumi.Output[str]
+    database: pulumi.Output[str]
+    cache: pulumi.Output[str]
+    backup_bucket: pulumi.Output[str]
+    alarm_topic: pulumi.Output[str]
+    load_balancer_dns: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        spec = resolve_platform(args)
+        super().__init__("mcp-deploy:aws:Platform", name, None, opts)
+        self.prefix = name
+        self.spec: PlatformSpec = spec
+        self.region: pulumi.Output[str] = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
+        self.network: Network = network(name, spec.aws, self)
+        self.cluster = aws.ecs.Cluster(
+            f"{name}-cluster",
+            name=physical_name(name, limit=255),
+            settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.alb_group = security_group(
+            f"{name}-alb",
+            (name, "alb"),
+            self.network.vpc_id,
+            "MCP load balancer: HTTPS and the HTTP redirect",
+            self,
+        )
+        self._public_ingress(name)
+        self.edge: Edge = edge(
+            name, spec.domain, spec.aws, self.network, self.alb_group, spec.production, self
+        )
+        self.topic = alarm_topic(name, spec.alert_email, self)
+
+        self.postgres_group: aws.ec2.SecurityGroup | None = None
+        self.postgres: Postgres | None = None
+        self.backups: Backups | None = None
+        if spec.postgres is not None:
+            self.postgres_group = security_group(
+                f"{name}-postgres",
+                (name, "postgres"),
+                self.network.vpc_id,
+                "PostgreSQL: only from its users",
+                self,
+            )
+            self.postgres = postgres(
+                name, spec.postgres, self.network, self.postgres_group, spec.production, self
+            )
+            self.backups = backups(
+                name, spec, self.network, self.postgres_group, self.cluster, self.topic, self
+            )
+        self.redis_group: aws.ec2.SecurityGroup | None = None
+        self.redis: Redis | None = None
+        if spec.redis is not None:
+            self.redis_group = security_group(
+                f"{name}-redis", (name, "redis"), self.network.vpc_id, "Redis: only from its users", self
+            )
+            self.redis = redis(name, spec.redis, self.network, self.redis_group, self)
+        data_alarms(name, self.topic, self.postgres, self.redis, self)
+        self._priorities: dict[int, str] = {}
+
+        self.url = pulumi.Output.from_input(f"https://{spec.domain}")
+        self.database = self.postgres.instance.identifier if self.postgres else pulumi.Output.from_input("")
+        self.cache = self.redis.group.id if self.redis else pulumi.Output.from_input("")
+        self.backup_bucket = self.backups.bucket.bucket if self.backups else pulumi.Output.from_input("")
+        self.alarm_topic = self.topic.arn
+        self.load_balancer_dns = self.edge.load_balancer.dns_name
+        self._finished = False
+
+    def finish(self) -> None:
+        """Call once, after the last server: the outputs are final then (the same step as on
+        gcp-cloudrun, where the URL map and the backup job need every server)."""
+        if not self._finished:
+            self._finished = True
+            self.register_outputs({key: getattr(self, key) for key in type(self).__annotations__})
+
+    def rule_priority(self, server: str) -> int:
+        """A listener-rule priority of `server`'s own (it uses this one and the next)."""
+        slot = int(hashlib.sha256(server.encode()).hexdigest(), 16) % PRIORITY_SLOTS
+        taken = self._priorities.get(slot)
+        if taken is not None and taken != server:
+            raise PlatformArgsError(
+                f"servers {taken!r} and {server!r} hash to the same listener-rule priority; rename one"
+            )
+        self._priorities[slot] = server
+        return 10 + 2 * slot
+
+    def _public_ingress(self, name: str) -> None:
+        for port in (443, 80):
+            for family, ipv4, ipv6 in (("v4", "0.0.0.0/0", None), ("v6", None, "::/0")):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-alb-in-{port}-{family}",
+                    security_group_id=self.alb_group.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=ipv4,
+                    cidr_ipv6=ipv6,
+                    description=f"clients on {port}",
+                    opts=pulumi.ResourceOptions(parent=self),
+                )

@@ -1,0 +1,164 @@
+"""Cloud Monitoring alert policies on the shared parts (Cloud SQL CPU and disk, Redis memory,
+backup runs), to the platform's email channel; servers add their own (server/alerts.py)."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mcp_deploy.platform_spec import GcpSpec
+
+Threshold = gcp.monitoring.AlertPolicyConditionConditionThresholdArgs
+Aggregation = gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs
+# A day of runs plus an hour of slack for a slow dump (alignment periods go up to 25 hours).
+BACKUP_WINDOW = "90000s"
+
+
+def channel(
+    name: str, email: str | None, google: GcpSpec, apis: list[gcp.projects.Service], parent: pulumi.Resource
+) -> list[pulumi.Output[str]]:
+    if email is None:
+        return []
+    found = gcp.monitoring.NotificationChannel(
+        f"{name}-email",
+        project=google.project,
+        type="email",
+        display_name="mcp-deploy on-call",
+        labels={"email_address": email},
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=apis),
+    )
+    return [found.id]
+
+
+def alert_policy(
+    name: str,
+    title: str,
+    google: GcpSpec,
+    channels: list[pulumi.Output[str]],
+    condition: Threshold,
+    parent: pulumi.Resource,
+) -> gcp.monitoring.AlertPolicy:
+    return gcp.monitoring.AlertPolicy(
+        name,
+        project=google.project,
+        display_name=f"mcp-deploy: {title}",
+        combiner="OR",
+        notification_channels=channels,
+        conditions=[
+            gcp.monitoring.AlertPolicyConditionArgs(display_name=title, condition_threshold=condition)
+        ],
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def align(aligner: str, reducer: str | None = None, period: str = "300s") -> list[Aggregation]:
+    return [Aggregation(alignment_period=period, per_series_aligner=aligner, cross_series_reducer=reducer)]
+
+
+def postgres_alerts(
+    name: str,
+    google: GcpSpec,
+    instance: gcp.sql.DatabaseInstance,
+    channels: list[pulumi.Output[str]],
+    parent: pulumi.Resource,
+) -> None:
+    database = pulumi.Output.concat(
+        'resource.type="cloudsql_database" AND resource.label.database_id="',
+        google.project,
+        ":",
+        instance.name,
+        '"',
+    )
+    for label, title, metric, aligner, threshold, duration in (
+        ("postgres-cpu", "Cloud SQL CPU above 80%", "cpu/utilization", "ALIGN_MEAN", 0.8, "900s"),
+        ("postgres-disk", "Cloud SQL disk above 90%", "disk/utilization", "ALIGN_MAX", 0.9, "300s"),
+    ):
+        alert_policy(
+            f"{name}-{label}",
+            title,
+            google,
+            channels,
+            Threshold(
+                filter=pulumi.Output.concat(
+                    database, f' AND metric.type="cloudsql.googleapis.com/database/{metric}"'
+                ),
+                aggregations=align(aligner),
+                comparison="COMPARISON_GT",
+                threshold_value=threshold,
+                duration=duration,
+            ),
+            parent,
+        )
+
+
+def redis_alerts(
+    name: str,
+    google: GcpSpec,
+    cache: gcp.redis.Instance,
+    channels: list[pulumi.Output[str]],
+    parent: pulumi.Resource,
+) -> None:
+    alert_policy(
+        f"{name}-redis-memory",
+        "Redis memory above 80%",
+        google,
+        channels,
+        Threshold(
+            filter=pulumi.Output.concat(
+                'resource.type="redis_instance" AND resource.label.instance_id="',
+                cache.id,
+                '" AND metric.type="redis.googleapis.com/stats/memory/usage_ratio"',
+            ),
+            aggregations=align("ALIGN_MAX"),
+            comparison="COMPARISON_GT",
+            threshold_value=0.8,
+            duration="600s",
+        ),
+        parent,
+    )
+
+
+def backup_alerts(
+    name: str,
+    google: GcpSpec,
+    job: gcp.cloudrunv2.Job,
+    channels: list[pulumi.Output[str]],
+    parent: pulumi.Resource,
+) -> None:
+    """A failed run, and no successful run for a day. The second counts successes over 25 hours
+    and treats no data as a breach: a metric-absence condition cannot look back a full day
+    (23.5 hours at most) and would fire before every nightly run."""
+    runs = pulumi.Output.concat(
+        'resource.type="cloud_run_job" AND resource.label.job_name="',
+        job.name,
+        '" AND metric.type="run.googleapis.com/job/completed_execution_count"',
+    )
+    alert_policy(
+        f"{name}-backup-failed",
+        "a backup run failed",
+        google,
+        channels,
+        Threshold(
+            filter=pulumi.Output.concat(runs, ' AND metric.label.result="failed"'),
+            aggregations=align("ALIGN_SUM", "REDUCE_SUM"),
+            comparison="COMPARISON_GT",
+            threshold_value=0,
+            duration="0s",
+        ),
+        parent,
+    )
+    alert_policy(
+        f"{name}-backup-missing",
+        "no successful backup for a day",
+        google,
+        channels,
+        Threshold(
+            filter=pulumi.Output.concat(runs, ' AND metric.label.result="succeeded"'),
+            aggregations=align("ALIGN_SUM", "REDUCE_SUM", period=BACKUP_WINDOW),
+            comparison="COMPARISON_LT",
+            threshold_value=1,
+            duration="0s",
+            evaluation_missing_data="EVALUATION_MISSING_DATA_ACTIVE",
+        ),
+        parent,
+    )

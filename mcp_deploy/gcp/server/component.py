@@ -1,0 +1,126 @@
+"""`GcpServer`: one MCP server on the platform. Its image, its own service account, its secrets
+in Secret Manager, a database and role of its own when it uses Postgres, its Cloud Run service,
+and the backend the platform's load balancer routes /<name><path> to."""
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mcp_deploy.gcp.names import account_id
+from mcp_deploy.gcp.platform.backups import BackupSource, backup_env
+from mcp_deploy.gcp.platform.component import GcpPlatform
+from mcp_deploy.gcp.server.alerts import server_alerts
+from mcp_deploy.gcp.server.data import database, redis_url
+from mcp_deploy.gcp.server.image import check_pullable, server_image
+from mcp_deploy.gcp.server.routing import route
+from mcp_deploy.gcp.server.secrets import StoredSecret, generated, grant_read, store_secret
+from mcp_deploy.gcp.server.workload import Workload, cloud_run_service
+from mcp_deploy.server_args import ServerArgs
+from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server
+
+# The server's Redis client trusts Memorystore's CAs from this env var (PEM, public data).
+REDIS_CA_ENV = "REDIS_CA_CERT"
+
+
+class GcpServer(pulumi.ComponentResource):
+    """One MCP server on a GcpPlatform: a Cloud Run service reached at /<name>/mcp through the
+    load balancer, its secrets in Secret Manager, its own database and user when it asks for one."""
+
+    url: pulumi.Output[str]
+    image: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: ServerArgs, platform: GcpPlatform, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        spec = resolve_server(name, args)
+        _check_platform(spec, platform)
+        super().__init__("mcp-deploy:gcp:Server", name, None, opts)
+        google, prefix = platform.google, platform.prefix
+        image = server_image(name, spec, platform.registry, self)
+        account = gcp.serviceaccount.Account(
+            f"{name}-account",
+            project=google.project,
+            account_id=account_id(prefix, name, "run"),
+            display_name=f"mcp-deploy server {name} (Cloud Run)",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=platform.apis),
+        )
+        member = pulumi.Output.concat("serviceAccount:", account.email)
+        needs: list[pulumi.Resource] = [*platform.apis, platform.network.peering, platform.network.subnet]
+        values: dict[str, pulumi.Input[str]] = dict(spec.secrets)
+        values.update({env: generated(name, env, self) for env in spec.generated_secrets})
+        plain: dict[str, pulumi.Input[str]] = dict(
+            spec.plain_env(platform.spec.domain, platform.spec.auth_issuer, platform.spec.auth_audience)
+        )
+        if spec.postgres is not None and platform.postgres is not None:
+            created, url = database(name, name, google, platform.postgres, self)
+            needs += [platform.postgres, *created]
+            values[spec.postgres.url_env] = url
+        if spec.redis is not None and platform.redis is not None and platform.redis_ca is not None:
+            needs.append(platform.redis)
+            values[spec.redis.url_env] = redis_url(platform.redis)
+            plain.setdefault(REDIS_CA_ENV, platform.redis_ca)
+        stored = [
+            store_secret(name, (prefix, name), env, value, member, google, platform.apis, self)
+            for env, value in sorted(values.items())
+        ]
+        for secret in stored:
+            needs += [secret.version, secret.grant]
+        if spec.postgres is not None and spec.postgres.backup and platform.backups is not None:
+            platform.add_backup(self._backup_source(name, spec, stored, platform))
+        service = cloud_run_service(
+            name,
+            prefix,
+            Workload(
+                spec=spec,
+                image=image,
+                account_email=account.email,
+                plain_env=plain,
+                secrets=stored,
+                needs=needs,
+            ),
+            google,
+            platform.network,
+            platform.spec.production,
+            self,
+        )
+        platform.add_route(route(name, prefix, spec, service, platform.armor, google, self))
+        server_alerts(name, spec, service, google, platform.channels, self)
+
+        self.url = pulumi.Output.from_input(spec.public_url(platform.spec.domain))
+        self.image = image
+        self.register_outputs({"url": self.url, "image": self.image})
+
+    def _backup_source(
+        self, name: str, spec: ServerSpec, stored: list[StoredSecret], platform: GcpPlatform
+    ) -> BackupSource:
+        """Let the platform's dump and restore jobs read this server's database URL."""
+        assert spec.postgres is not None
+        assert platform.backups is not None
+        url = next(s for s in stored if s.env == spec.postgres.url_env)
+        grants = tuple(
+            grant_read(
+                f"{name}-{label}-reads-database-url",
+                url.secret,
+                pulumi.Output.concat("serviceAccount:", account.email),
+                self,
+            )
+            for label, account in (("backup", platform.backups.writer), ("restore", platform.backups.reader))
+        )
+        return BackupSource(env=backup_env(name), secret=url.secret, version=url.version, grants=grants)
+
+
+def _check_platform(spec: ServerSpec, platform: GcpPlatform) -> None:
+    """Refuse, before registering anything, what this platform cannot give the server."""
+    check_pullable(spec)
+    missing = [
+        kind
+        for kind, wanted, present in (
+            ("postgres", spec.postgres is not None, platform.postgres is not None),
+            ("redis", spec.redis is not None, platform.redis is not None),
+        )
+        if wanted and not present
+    ]
+    if missing:
+        raise ServerArgsError(
+            f"server {spec.name!r} uses {' and '.join(missing)}, but platform {platform.prefix!r} has none: "
+            f"give the platform {' and '.join(missing)}"
+        )

@@ -1,0 +1,20 @@
+"""Images the kubernetes target runs, deployed by digest: built from a context and pushed to
+`k8s.registry` (mcp_deploy.image: the tag names the context and hashes every file the builder
+sends, so an edit never re-pushes an existing tag), or a prebuilt reference pinned to its digest.
+Pushing uses the local `docker login` for the registry's host."""
+
+from __future__ import annotations
+
+import pulumi
+
+from mcp_deploy.image import McpImage, RegistryAccess, pinned
+
+
+def built_image(resource_name: str, build: str, registry: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+    access = RegistryAccess(repository_url=registry, server=registry.split("/", 1)[0])
+    image = McpImage(resource_name, None, access, pulumi.ResourceOptions(parent=parent), context=build)
+    return image.ref
+
+
+def prebuilt_image(reference: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+    return pinned(reference, parent)

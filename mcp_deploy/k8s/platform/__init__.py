@@ -1,0 +1,149 @@
+"""`K8sPlatform`: what the servers of one stack share on a Kubernetes cluster.
+
+A namespace; Postgres (CloudNativePG) and Redis only when asked, in the cluster or managed by
+URL; the public entry (a Gateway API Gateway by default, or per-server Ingresses) with TLS from
+cert-manager; the nightly backup CronJob; a default-deny NetworkPolicy; alerts with the
+Prometheus operator. Every namespaced name starts with the stack and the component name
+(names.physical_name), so two stacks can share a namespace and a cluster.
+"""
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from mcp_deploy.k8s import netpol
+from mcp_deploy.k8s.platform.backups import Backups, backups
+from mcp_deploy.k8s.platform.entry import GATEWAY_POD_LABEL, Entry, entry
+from mcp_deploy.k8s.platform.monitoring import platform_alerts
+from mcp_deploy.k8s.platform.namespace import namespace
+from mcp_deploy.k8s.platform.policies import platform_policies
+from mcp_deploy.k8s.platform.postgres import Postgres, postgres
+from mcp_deploy.k8s.platform.redis import Redis, redis
+from mcp_deploy.names import physical_name
+from mcp_deploy.platform_args import PlatformArgs
+from mcp_deploy.platform_spec import PlatformArgsError, PlatformSpec, resolve_platform
+
+
+class K8sPlatform(pulumi.ComponentResource):
+    """kubernetes: a namespace, the Gateway API entry (or an Ingress) with cert-manager TLS, and
+    CloudNativePG Postgres, Redis and a backup CronJob when servers need them."""
+
+    url: pulumi.Output[str]
+    database: pulumi.Output[str]
+    cache: pulumi.Output[str]
+    backup_bucket: pulumi.Output[str]
+    namespace: pulumi.Output[str]
+
+    def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("mcp-deploy:k8s:Platform", name, None, opts)
+        spec = resolve_platform(args)
+        _check(spec)
+        k = spec.k8s
+        # Handles for K8sServer: plain attributes, outside the component's schema.
+        self.spec = spec
+        self.instance = physical_name(name)
+        # Default <stack>-<platform>: two stacks in one cluster never share a namespace by accident.
+        ns = k.namespace or physical_name(name)
+        self.namespace_name = ns
+        self.namespace_resource = namespace(name, ns, self.instance, self)
+        in_namespace: list[pulumi.Resource] = [self.namespace_resource]
+        self.postgres: Postgres | None = (
+            postgres(
+                name,
+                spec.postgres,
+                ns,
+                self.instance,
+                k.storage_class,
+                k.install_cnpg,
+                k.prometheus_operator,
+                in_namespace,
+                self,
+            )
+            if spec.postgres is not None
+            else None
+        )
+        self.redis: Redis | None = (
+            redis(name, spec.redis, ns, self.instance, k.storage_class, in_namespace, self)
+            if spec.redis is not None
+            else None
+        )
+        self.entry: Entry = entry(name, spec.domain, k, ns, self.instance, in_namespace, self)
+        self.entry_peers: list[k8s.networking.v1.NetworkPolicyPeerArgs] = _entry_peers(spec, ns, self.entry)
+        self.backups: Backups | None = (
+            backups(name, spec, ns, self.instance, self.postgres, in_namespace, self)
+            if self.postgres is not None
+            else None
+        )
+        platform_policies(
+            name,
+            ns,
+            self.instance,
+            self.entry_peers,
+            acme=k.tls_secret is None,
+            postgres=self.postgres,
+            redis=self.redis,
+            backups=self.backups,
+            backup_secret=k.backup_secret,
+            depends_on=in_namespace,
+            parent=self,
+        )
+        if k.prometheus_operator:
+            platform_alerts(
+                name,
+                spec.domain,
+                ns,
+                self.instance,
+                self.postgres.cluster_name if self.postgres else None,
+                self.redis.name if self.redis and self.redis.in_cluster else None,
+                self.backups.instance if self.backups else None,
+                in_namespace,
+                self,
+            )
+
+        self.url = pulumi.Output.from_input(f"https://{spec.domain}")
+        self.database = pulumi.Output.from_input(_database_id(ns, self.postgres))
+        self.cache = pulumi.Output.from_input("" if self.redis is None else f"{ns}/{self.redis.name}")
+        self.backup_bucket = pulumi.Output.from_input(self.backups.bucket if self.backups else "")
+        self.namespace = pulumi.Output.from_input(ns)
+        self._finished = False
+
+    def finish(self) -> None:
+        """Call once, after the last server: the outputs are final then (the same step as on
+        the other targets, where the load balancer's routes or backup jobs need every server)."""
+        if not self._finished:
+            self._finished = True
+            self.register_outputs({key: getattr(self, key) for key in _OUTPUTS})
+
+
+_OUTPUTS = ("url", "database", "cache", "backup_bucket", "namespace")
+
+
+def _database_id(namespace: str, found: Postgres | None) -> str:
+    if found is None:
+        return ""
+    return "external" if found.cluster_name is None else f"{namespace}/{found.cluster_name}"
+
+
+def _entry_peers(spec: PlatformSpec, ns: str, found: Entry) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
+    """Who may send public traffic to the servers: the entry's data-plane pods.
+
+    Where they run beside the Gateway (the default: no `entry_namespace`), only the pods the
+    implementation labels with our Gateway's name; otherwise every pod of their namespace.
+    """
+    k = spec.k8s
+    entry_namespace = k.entry_namespace or ns
+    if entry_namespace == ns and found.gateway_name is not None:
+        return [netpol.pods({GATEWAY_POD_LABEL: found.gateway_name})]
+    return [netpol.namespace(entry_namespace)]
+
+
+def _check(spec: PlatformSpec) -> None:
+    k = spec.k8s
+    problems = []
+    if k.entry == "gateway" and not k.gateway_class:
+        problems.append("k8s.gateway_class is required with the Gateway entry (clusters name theirs)")
+    if k.entry == "ingress" and not k.entry_namespace:
+        problems.append(
+            "k8s.entry_namespace (the ingress controller's namespace) is required with entry ingress"
+        )
+    if problems:
+        raise PlatformArgsError("platform: " + "; ".join(problems))

@@ -1,0 +1,77 @@
+"""With the Prometheus operator: alerts on the shared parts (database CPU and disk, Redis memory,
+backups that failed or have not succeeded for a day). Per-server alerts are the servers'."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from mcp_deploy.k8s.meta import metadata
+from mcp_deploy.names import physical_name
+
+DAY_SECONDS = 24 * 3600
+
+
+def platform_alerts(
+    name: str,
+    domain: str,
+    namespace: str,
+    instance: str,
+    postgres_cluster: str | None,
+    redis_name: str | None,
+    backup_job: str | None,
+    depends_on: list[pulumi.Resource],
+    parent: pulumi.Resource,
+) -> k8s.apiextensions.CustomResource | None:
+    scope = f'namespace="{namespace}"'
+    rules: list[tuple[str, str, str]] = []
+    if postgres_cluster is not None:
+        pods = f'{scope},pod=~"{postgres_cluster}-[0-9]+"'
+        volumes = f'{scope},persistentvolumeclaim=~"{postgres_cluster}-[0-9]+"'
+        cpu = f'sum(rate(container_cpu_usage_seconds_total{{{pods},container="postgres"}}[5m]))'
+        requested = f'sum(kube_pod_container_resource_requests{{{pods},resource="cpu"}})'
+        used = f"kubelet_volume_stats_used_bytes{{{volumes}}}"
+        capacity = f"kubelet_volume_stats_capacity_bytes{{{volumes}}}"
+        rules += [
+            ("McpPostgresCpu", f"{cpu} / {requested} > 0.8", "15m"),
+            ("McpPostgresDisk", f"{used} / {capacity} > 0.9", "5m"),
+        ]
+    if redis_name is not None:
+        pods = f'{scope},pod=~"{redis_name}-[0-9]+"'
+        memory = f'max(container_memory_working_set_bytes{{{pods},container="redis"}})'
+        limit = f'max(kube_pod_container_resource_limits{{{pods},resource="memory"}})'
+        rules.append(("McpRedisMemory", f"{memory} / {limit} > 0.8", "10m"))
+    if backup_job is not None:
+        # kube-state-metrics: a Job of this CronJob failed; no successful run in a day (and a bit).
+        failed = f'kube_job_status_failed{{{scope},job_name=~"{backup_job}-[0-9]+"}} > 0'
+        last_ok = f'kube_cronjob_status_last_successful_time{{{scope},cronjob="{backup_job}"}}'
+        rules += [
+            ("McpBackupFailed", failed, "0m"),
+            ("McpBackupMissing", f"time() - {last_ok} > {DAY_SECONDS + 3600}", "0m"),
+        ]
+    if not rules:
+        return None
+    return k8s.apiextensions.CustomResource(
+        f"{name}-alerts",
+        api_version="monitoring.coreos.com/v1",
+        kind="PrometheusRule",
+        metadata=metadata(physical_name(name, "alerts"), namespace, "platform", instance),
+        spec={
+            "groups": [
+                {
+                    "name": physical_name(name),
+                    "rules": [
+                        {
+                            "alert": alert,
+                            "expr": expr,
+                            "for": duration,
+                            "labels": {"severity": "page"},
+                            "annotations": {"summary": f"{alert} on {domain}"},
+                        }
+                        for alert, expr, duration in rules
+                    ],
+                }
+            ]
+        },
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+    )

@@ -1,0 +1,124 @@
+"""`K8sServer`: one MCP server on a `K8sPlatform`, private behind the platform's entry.
+
+Every object is named `<stack>-<platform>-<server>` (names.physical_name), except the Secrets,
+which the provider names (see secrets.py). The Deployment waits for what its pods read at
+start: its Secret, its database role and database, the Redis pods, its NetworkPolicy.
+"""
+
+import pulumi
+
+from mcp_deploy.k8s.images import built_image, prebuilt_image
+from mcp_deploy.k8s.meta import POSTGRES_CLIENT
+from mcp_deploy.k8s.platform import K8sPlatform
+from mcp_deploy.k8s.pods import postgres_ca
+from mcp_deploy.k8s.server.backup import backup_entry
+from mcp_deploy.k8s.server.database import database
+from mcp_deploy.k8s.server.monitoring import server_monitoring
+from mcp_deploy.k8s.server.policy import server_policy
+from mcp_deploy.k8s.server.routing import routes
+from mcp_deploy.k8s.server.secrets import env_secret, rollout_annotation
+from mcp_deploy.k8s.server.workload import PodInputs, workload
+from mcp_deploy.names import physical_name
+from mcp_deploy.server_args import ServerArgs
+from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server
+
+
+class K8sServer(pulumi.ComponentResource):
+    """One MCP server on a K8sPlatform: Deployment, Service, HPA, PDB, NetworkPolicy and an
+    HTTPRoute for /<name>/mcp; its own database and role when it asks for one."""
+
+    url: pulumi.Output[str]
+    image: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        args: ServerArgs,
+        platform: K8sPlatform,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mcp-deploy:k8s:Server", name, None, opts)
+        spec = resolve_server(name, args)
+        _check(spec, platform)
+        p = platform.spec
+        namespace = platform.namespace_name
+        instance = physical_name(platform.instance, name, stack="")
+        in_namespace: list[pulumi.Resource] = [platform.namespace_resource]
+
+        image = self._image(spec, p.k8s.registry)
+        computed: dict[str, pulumi.Output[str]] = {}
+        waits: list[pulumi.Resource] = []
+        pod_labels: dict[str, str] = {}
+        volumes, mounts = [], []
+        if spec.postgres is not None and platform.postgres is not None:
+            db = database(name, instance, namespace, platform.postgres, in_namespace, self)
+            computed[spec.postgres.url_env] = db.url
+            waits += [*db.resources, *([platform.postgres.cluster] if platform.postgres.cluster else [])]
+            pod_labels[POSTGRES_CLIENT] = platform.instance
+            if platform.postgres.cluster_name is not None:
+                volume, mount = postgres_ca(platform.postgres.ca_secret)
+                volumes.append(volume)
+                mounts.append(mount)
+            if spec.postgres.backup and platform.backups is not None:
+                backup_entry(name, namespace, platform.backups, db.url, self)
+        if spec.redis is not None and platform.redis is not None:
+            computed[spec.redis.url_env] = platform.redis.url
+            waits += platform.redis.resources
+            pod_labels.update(platform.redis.client_label)
+        secret = env_secret(spec, instance, namespace, computed, in_namespace, self)
+        scraped = p.k8s.prometheus_operator and spec.is_reference
+        policy = server_policy(
+            spec,
+            instance,
+            namespace,
+            platform.entry_peers,
+            scraped,
+            platform.postgres,
+            platform.redis,
+            in_namespace,
+            self,
+        )
+        pods = workload(
+            spec,
+            instance,
+            namespace,
+            PodInputs(
+                image=image,
+                env=spec.plain_env(p.domain, p.auth_issuer, p.auth_audience),
+                secret_name=secret.metadata.name,
+                rollout=rollout_annotation(secret),
+                pod_labels=pod_labels,
+                volumes=volumes,
+                mounts=mounts,
+            ),
+            [*in_namespace, secret, policy, *waits],
+            self,
+        )
+        routes(spec, instance, namespace, p.domain, p.k8s.ingress_class, platform.entry, pods.service, self)
+        if scraped:
+            server_monitoring(spec, instance, namespace, p.domain, [pods.service], self)
+
+        self.url = pulumi.Output.from_input(spec.public_url(p.domain))
+        self.image = image
+        self.register_outputs({"url": self.url, "image": self.image})
+
+    def _image(self, spec: ServerSpec, registry: str | None) -> pulumi.Output[str]:
+        if spec.image is not None:
+            return prebuilt_image(spec.image, self)
+        assert spec.build is not None
+        assert registry is not None
+        return built_image(f"{spec.name}-image", spec.build, registry, self)
+
+
+def _check(spec: ServerSpec, platform: K8sPlatform) -> None:
+    problems = []
+    if spec.build is not None and not platform.spec.k8s.registry:
+        problems.append("build needs k8s.registry on the platform to push the image to")
+    if spec.postgres is not None and platform.postgres is None:
+        problems.append("postgres needs a platform with postgres")
+    if spec.redis is not None and platform.redis is None:
+        problems.append("redis needs a platform with redis")
+    if spec.user == 0:
+        problems.append("user 0 (root) cannot run in the namespace's restricted Pod Security level")
+    if problems:
+        raise ServerArgsError(f"server {spec.name!r}: " + "; ".join(problems))

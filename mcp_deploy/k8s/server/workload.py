@@ -1,0 +1,201 @@
+"""The server's pods: a ServiceAccount without an API token, a hardened Deployment on the
+server's own port, probes and command, its ClusterIP Service, HPA and PodDisruptionBudget."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from mcp_deploy.k8s.meta import labels, metadata, selector
+from mcp_deploy.k8s.pods import container_security, plain_env, pod_security, scratch_tmp, secret_env
+from mcp_deploy.server_spec import DRAIN_SECONDS, ServerSpec
+
+STICKY_SECONDS = 3600  # how long a client IP stays with one replica
+
+
+@dataclass(frozen=True)
+class Workload:
+    deployment: k8s.apps.v1.Deployment
+    service: k8s.core.v1.Service
+
+
+@dataclass(frozen=True)
+class PodInputs:
+    """What the pod template takes from elsewhere."""
+
+    image: pulumi.Input[str]
+    env: dict[str, str]
+    secret_name: pulumi.Input[str]
+    rollout: pulumi.Input[str]  # changes whenever the Secret's data does
+    pod_labels: dict[str, str]  # e.g. the data tier's client labels
+    volumes: list[k8s.core.v1.VolumeArgs]
+    mounts: list[k8s.core.v1.VolumeMountArgs]
+
+
+def workload(
+    spec: ServerSpec,
+    instance: str,
+    namespace: str,
+    pod: PodInputs,
+    depends_on: list[pulumi.Resource],
+    parent: pulumi.Resource,
+) -> Workload:
+    inside = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
+    name = spec.name
+    account = k8s.core.v1.ServiceAccount(
+        f"{name}-server",
+        metadata=metadata(instance, namespace, name, instance),
+        automount_service_account_token=False,
+        opts=inside,
+    )
+    deployment = k8s.apps.v1.Deployment(
+        f"{name}-server",
+        metadata=metadata(instance, namespace, name, instance),
+        spec=k8s.apps.v1.DeploymentSpecArgs(
+            replicas=max(1, spec.min_replicas),
+            revision_history_limit=5,
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector(instance)),
+            strategy=k8s.apps.v1.DeploymentStrategyArgs(
+                type="RollingUpdate",
+                rolling_update=k8s.apps.v1.RollingUpdateDeploymentArgs(max_unavailable=0, max_surge=1),
+            ),
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    labels={**labels(name, instance), **pod.pod_labels},
+                    annotations={"mcp-deploy.io/secret-version": pod.rollout},
+                ),
+                spec=_pod_spec(spec, instance, account, pod),
+            ),
+        ),
+        # The HPA owns the replica count after the first rollout.
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[*depends_on, account], ignore_changes=["spec.replicas"]
+        ),
+    )
+    service = k8s.core.v1.Service(
+        f"{name}-server",
+        metadata=metadata(instance, namespace, name, instance),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            type="ClusterIP",
+            selector=selector(instance),
+            ports=[k8s.core.v1.ServicePortArgs(name="http", port=spec.port, target_port="http")],
+            # Servers that keep Mcp-Session-Id state: the portable affinity, by client IP. It
+            # holds where traffic goes through the Service's virtual IP; a gateway that picks
+            # endpoints itself needs its own session-persistence policy (see README).
+            session_affinity="ClientIP" if spec.sticky else None,
+            session_affinity_config=(
+                k8s.core.v1.SessionAffinityConfigArgs(
+                    client_ip=k8s.core.v1.ClientIPConfigArgs(timeout_seconds=STICKY_SECONDS)
+                )
+                if spec.sticky
+                else None
+            ),
+        ),
+        opts=inside,
+    )
+    _autoscaler(spec, instance, namespace, deployment, inside)
+    k8s.policy.v1.PodDisruptionBudget(
+        f"{name}-server",
+        metadata=metadata(instance, namespace, name, instance),
+        spec=k8s.policy.v1.PodDisruptionBudgetSpecArgs(
+            max_unavailable=1, selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector(instance))
+        ),
+        opts=inside,
+    )
+    return Workload(deployment=deployment, service=service)
+
+
+def _pod_spec(
+    spec: ServerSpec, instance: str, account: k8s.core.v1.ServiceAccount, pod: PodInputs
+) -> k8s.core.v1.PodSpecArgs:
+    volume, mount = scratch_tmp()
+    millicores = math.ceil(spec.cpu * 1000 / 1024)
+    container = k8s.core.v1.ContainerArgs(
+        name="server",
+        image=pod.image,
+        command=spec.command,
+        args=spec.args,
+        ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=spec.port)],
+        env=[*plain_env(pod.env), *secret_env(pod.secret_name, spec.secret_env_names)],
+        resources=k8s.core.v1.ResourceRequirementsArgs(
+            requests={"cpu": f"{millicores}m", "memory": f"{spec.memory}Mi"},
+            limits={"cpu": f"{millicores * 2}m", "memory": f"{spec.memory}Mi"},
+        ),
+        startup_probe=_probe(spec.liveness, period=2, failures=30),
+        readiness_probe=_probe(spec.readiness, period=10, failures=3),
+        liveness_probe=_probe(spec.liveness, period=15, failures=3),
+        security_context=container_security(spec.read_only_root_filesystem),
+        volume_mounts=[mount, *pod.mounts],
+    )
+    return k8s.core.v1.PodSpecArgs(
+        service_account_name=account.metadata.name,
+        automount_service_account_token=False,
+        security_context=pod_security(spec.user),
+        termination_grace_period_seconds=DRAIN_SECONDS + 15,  # longer than our server drains
+        topology_spread_constraints=[
+            _spread(instance, "topology.kubernetes.io/zone"),
+            _spread(instance, "kubernetes.io/hostname"),
+        ],
+        image_pull_secrets=(
+            [k8s.core.v1.LocalObjectReferenceArgs(name=spec.image_pull_secret)]
+            if spec.image_pull_secret
+            else None
+        ),
+        containers=[container],
+        volumes=[volume, *pod.volumes],
+    )
+
+
+def _probe(path: str | None, period: int, failures: int) -> k8s.core.v1.ProbeArgs:
+    """An HTTP GET on the server's own port and path, or a TCP connect when it has no path."""
+    return k8s.core.v1.ProbeArgs(
+        http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="http") if path else None,
+        tcp_socket=None if path else k8s.core.v1.TCPSocketActionArgs(port="http"),
+        period_seconds=period,
+        timeout_seconds=3,
+        failure_threshold=failures,
+    )
+
+
+def _spread(instance: str, topology_key: str) -> k8s.core.v1.TopologySpreadConstraintArgs:
+    return k8s.core.v1.TopologySpreadConstraintArgs(
+        max_skew=1,
+        topology_key=topology_key,
+        when_unsatisfiable="ScheduleAnyway",
+        label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector(instance)),
+    )
+
+
+def _autoscaler(
+    spec: ServerSpec,
+    instance: str,
+    namespace: str,
+    deployment: k8s.apps.v1.Deployment,
+    opts: pulumi.ResourceOptions,
+) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+    return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        f"{spec.name}-server",
+        metadata=metadata(instance, namespace, spec.name, instance),
+        spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+            scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                api_version="apps/v1", kind="Deployment", name=deployment.metadata.name
+            ),
+            min_replicas=max(1, spec.min_replicas),
+            max_replicas=spec.max_replicas,
+            metrics=[
+                k8s.autoscaling.v2.MetricSpecArgs(
+                    type="Resource",
+                    resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                        name="cpu",
+                        target=k8s.autoscaling.v2.MetricTargetArgs(
+                            type="Utilization", average_utilization=spec.target_cpu_percent
+                        ),
+                    ),
+                )
+            ],
+        ),
+        opts=opts,
+    )

@@ -1,0 +1,54 @@
+"""The library installs with pip as `mcp_deploy`: build the wheel the way pip would and read it."""
+
+from __future__ import annotations
+
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.harness.stack_files import ROOT
+
+UV = ROOT / ".tools" / "bin" / "uv"
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    out = tmp_path_factory.mktemp("dist")
+    if UV.exists():
+        command = [str(UV), "build", "--wheel", "--out-dir", str(out), str(ROOT)]
+    else:
+        command = [
+            str(ROOT / ".venv" / "bin" / "python"),
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-w",
+            str(out),
+            str(ROOT),
+        ]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    [built] = list(Path(out).glob("*.whl"))
+    assert built.name.startswith("mcp_deploy-"), built.name
+    with zipfile.ZipFile(built) as archive:
+        return archive.namelist()
+
+
+def test_the_wheel_holds_the_typed_library(wheel: list[str]) -> None:
+    for path in ("mcp_deploy/__init__.py", "mcp_deploy/py.typed", "mcp_deploy/server_args.py",
+                 "mcp_deploy/platform_args.py", "mcp_deploy/names.py", "mcp_deploy/image.py"):  # fmt: skip
+        assert path in wheel, f"{path} missing from the wheel"
+    for target in ("aws", "gcp", "k8s"):
+        assert f"mcp_deploy/{target}/__init__.py" in wheel
+
+
+def test_the_wheel_holds_nothing_but_the_library(wheel: list[str]) -> None:
+    top_level = {path.split("/")[0] for path in wheel}
+    metadata = {name for name in top_level if name.endswith(".dist-info")}
+    assert top_level - metadata == {"mcp_deploy"}, f"unexpected top-level entries: {sorted(top_level)}"
+    for excluded in ("tests/", "server/", "policy/", "scanners/", "__main__.py"):
+        assert not [path for path in wheel if path.startswith(excluded)], f"{excluded} is in the wheel"
+    assert not [path for path in wheel if "__pycache__" in path or path.endswith(".pyc")]
