@@ -37,7 +37,7 @@ servers: dict[str, ServerArgs] = {
         "port": 3000,
         "health": {"liveness": "/healthz", "readiness": "/healthz"},
         "secrets": {"TOOLS_API_KEY": config.require_secret("toolsApiKey")},
-        "read_only_root_filesystem": False,
+        "user": 10001,
     },
     "whiteboard": {
         "image": "docker.io/acme/whiteboard-mcp:0.9.0",

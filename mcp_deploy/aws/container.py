@@ -19,6 +19,10 @@ SCRATCH_VOLUME = "tmp"
 SECRETS_REVISION_LABEL = "mcp-deploy.secrets-revision"
 
 
+# The backup image's non-root user (backup/Dockerfile); named here so the task says it too.
+BACKUP_USER = 10001
+
+
 def container(
     name: str,
     image: pulumi.Input[str],

@@ -64,7 +64,7 @@ def test_make_plan_prints_the_snapshot(stack: str) -> None:
 def test_plan_on_a_bad_stack_file_exits_non_zero_with_the_config_message(tmp_path: Path) -> None:
     bad = tmp_path / "Pulumi.broken.yaml"
     bad.write_text(
-        (ROOT / "Pulumi.dev.yaml").read_text().replace("maxReplicas: 2", "maxReplicas: 0")
+        (ROOT / "Pulumi.dev.yaml").read_text().replace("{min: 1, max: 2}", "{min: 1, max: 0}")
         + "  mcp-deploy:colour: blue\n"
     )
     result = subprocess.run(
@@ -78,7 +78,7 @@ def test_plan_on_a_bad_stack_file_exits_non_zero_with_the_config_message(tmp_pat
     assert result.stderr == (
         "error: invalid stack config (2 problems):\n"
         "  mcp-deploy:colour: got blue; allowed: no such key\n"
-        "  mcp-deploy:maxReplicas: got 0; allowed: a whole number from 1 to 100\n"
+        "  mcp-deploy:servers.notes.replicas.max: got 0; allowed: greater than or equal to 1\n"
     )
     assert "pulumi:pulumi:Stack broken" in result.stdout  # nothing registered under it
 
@@ -87,4 +87,4 @@ def test_make_plan_on_a_missing_stack_file_says_which_exist() -> None:
     result = make_plan("STACK=nope")
     assert result.returncode != 0
     assert "no stack file" in result.stderr
-    assert "stacks here: dev, prod" in result.stderr
+    assert "stacks here: dev, multi, prod" in result.stderr

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mcp_deploy.aws.alarm import alarm
-from mcp_deploy.aws.container import container, scratch_volume, secrets_revision
+from mcp_deploy.aws.container import BACKUP_USER, container, scratch_volume, secrets_revision
 from mcp_deploy.aws.iam import Role, service_role
 from mcp_deploy.aws.platform import AwsPlatform
 from mcp_deploy.aws.platform.backups import stopped_task_pattern
@@ -45,6 +45,7 @@ def backup(
         platform.region,
         entry_point=["mcp-backup"],
         command=["dump"],
+        user=BACKUP_USER,
         revision=secrets_revision([url.version]),
     )
     waits: list[pulumi.Resource] = [url.version, execution_role.policy, stored.task_role.policy, *ready]

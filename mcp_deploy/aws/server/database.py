@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pulumi
 import pulumi_aws as aws
 
-from mcp_deploy.aws.container import container
+from mcp_deploy.aws.container import BACKUP_USER, container
 from mcp_deploy.aws.platform import AwsPlatform
 from mcp_deploy.aws.platform.data import SSL_MODE
 from mcp_deploy.aws.secret import StoredSecret, generated
@@ -58,5 +58,6 @@ def provision_container(
         platform.region,
         entry_point=["mcp-backup"],
         command=["provision"],
+        user=BACKUP_USER,
         essential=False,
     )

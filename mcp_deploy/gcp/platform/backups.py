@@ -34,6 +34,7 @@ class BackupSource:
     secret: gcp.secretmanager.Secret
     version: gcp.secretmanager.SecretVersion
     grants: tuple[gcp.secretmanager.SecretIamMember, ...]
+    database: tuple[pulumi.Resource, ...]  # the server's database and user: the URL names them
 
 
 @dataclass(frozen=True)
@@ -195,7 +196,7 @@ def _job(
     # A job's first execution fails on a secret it may not read yet: wait for every version and grant.
     needs: list[pulumi.Resource] = [*apis, *store.grants]
     for source in sources:
-        needs.extend([source.version, *source.grants])
+        needs.extend([source.version, *source.grants, *source.database])
     return gcp.cloudrunv2.Job(
         f"{name}-{label}",
         project=google.project,

@@ -50,6 +50,7 @@ class GcpServer(pulumi.ComponentResource):
         plain: dict[str, pulumi.Input[str]] = dict(
             spec.plain_env(platform.spec.domain, platform.spec.auth_issuer, platform.spec.auth_audience)
         )
+        created: list[pulumi.Resource] = []
         if spec.postgres is not None and platform.postgres is not None:
             created, url = database(name, name, google, platform.postgres, self)
             needs += [platform.postgres, *created]
@@ -65,7 +66,7 @@ class GcpServer(pulumi.ComponentResource):
         for secret in stored:
             needs += [secret.version, secret.grant]
         if spec.postgres is not None and spec.postgres.backup and platform.backups is not None:
-            platform.add_backup(self._backup_source(name, spec, stored, platform))
+            platform.add_backup(self._backup_source(name, spec, stored, created, platform))
         service = cloud_run_service(
             name,
             prefix,
@@ -90,7 +91,12 @@ class GcpServer(pulumi.ComponentResource):
         self.register_outputs({"url": self.url, "image": self.image})
 
     def _backup_source(
-        self, name: str, spec: ServerSpec, stored: list[StoredSecret], platform: GcpPlatform
+        self,
+        name: str,
+        spec: ServerSpec,
+        stored: list[StoredSecret],
+        created: list[pulumi.Resource],
+        platform: GcpPlatform,
     ) -> BackupSource:
         """Let the platform's dump and restore jobs read this server's database URL."""
         assert spec.postgres is not None
@@ -105,7 +111,13 @@ class GcpServer(pulumi.ComponentResource):
             )
             for label, account in (("backup", platform.backups.writer), ("restore", platform.backups.reader))
         )
-        return BackupSource(env=backup_env(name), secret=url.secret, version=url.version, grants=grants)
+        return BackupSource(
+            env=backup_env(name),
+            secret=url.secret,
+            version=url.version,
+            grants=grants,
+            database=tuple(created),
+        )
 
 
 def _check_platform(spec: ServerSpec, platform: GcpPlatform) -> None:
