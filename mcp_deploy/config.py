@@ -114,7 +114,8 @@ class StackConfig(BaseModel):
         "the deployed server refuses unauthenticated traffic)"
     )
     auth_audience: str | None = Field(
-        None, description="token audience; empty means the public MCP URL https://<domain>/mcp"
+        None,
+        description="one token audience for every server; empty: each server's URL https://<domain>/NAME/mcp",
     )
     postgres_version: Annotated[int, Field(ge=14, le=17)] = Field(16, description="PostgreSQL major version")
     postgres_size: Size = Field("small", description="database size: small, medium, large, xlarge")
