@@ -312,7 +312,8 @@ async def test_a_cached_token_is_checked_again_once_it_expires(
 ) -> None:
     jwks = JwksCache(issuer.url)
     validator = no_leeway(jwks, issuer)
-    exp = int(time.time()) + 1
+    # `exp` is whole seconds: +2 leaves at least a second for the first check (JWKS fetch included).
+    exp = int(time.time()) + 2
     token = issuer.token(AUDIENCE, exp=exp)
     await validator.validate(token)
     await asyncio.sleep(max(0.0, exp - time.time()) + 0.05)
