@@ -1,5 +1,5 @@
-"""checkov over every rendered Kubernetes manifest and the server's Dockerfile, and hadolint over
-the Dockerfile: no findings beyond the skips justified in scanners/skips.yaml."""
+"""checkov over every rendered Kubernetes manifest and our Dockerfiles (the server's, the backup
+job's), and hadolint over them: no findings beyond the skips justified in scanners/skips.yaml."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from tests.harness.stack_files import ROOT
 
 SCANNERS = ROOT / "scanners" / ".venv" / "bin"
 SKIPS = yaml.safe_load((ROOT / "scanners" / "skips.yaml").read_text())
-DOCKERFILE = ROOT / "server" / "Dockerfile"
+DOCKERFILES = (ROOT / "server" / "Dockerfile", ROOT / "backup" / "Dockerfile")
 
 
 def checkov(target: Path, framework: str) -> dict:
@@ -74,11 +74,12 @@ def test_rendered_manifests_pass_checkov(tmp_path: Path) -> None:
     assert report["summary"]["passed"] > 200  # it really read the workloads
 
 
-def test_the_dockerfile_passes_checkov_and_hadolint() -> None:
-    assert checkov(DOCKERFILE, "dockerfile")["summary"]["passed"] > 20
+@pytest.mark.parametrize("dockerfile", DOCKERFILES, ids=lambda path: path.parent.name)
+def test_the_dockerfile_passes_checkov_and_hadolint(dockerfile: Path) -> None:
+    assert checkov(dockerfile, "dockerfile")["summary"]["passed"] > 20
     ignores = [arg for check in SKIPS["hadolint"] for arg in ("--ignore", check)]
     result = subprocess.run(
-        [str(SCANNERS / "hadolint"), *ignores, str(DOCKERFILE)],
+        [str(SCANNERS / "hadolint"), *ignores, str(dockerfile)],
         capture_output=True,
         text=True,
         timeout=60,
@@ -89,7 +90,13 @@ def test_the_dockerfile_passes_checkov_and_hadolint() -> None:
 
 @pytest.mark.parametrize("rule", sorted(SKIPS["hadolint"]))
 def test_hadolint_still_sees_what_we_skip(rule: str) -> None:
-    result = subprocess.run(
-        [str(SCANNERS / "hadolint"), str(DOCKERFILE)], capture_output=True, text=True, timeout=60, check=False
-    )
-    assert rule in result.stdout  # a skip that no longer matches anything should be removed
+    found = ""
+    for dockerfile in DOCKERFILES:
+        found += subprocess.run(
+            [str(SCANNERS / "hadolint"), str(dockerfile)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        ).stdout
+    assert rule in found  # a skip that no longer matches anything should be removed

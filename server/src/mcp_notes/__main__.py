@@ -1,4 +1,7 @@
-"""mcp-notes serve | migrate | backup | restore SOURCE"""
+"""mcp-notes serve | migrate
+
+Backups are the platform's job (backup/, mcp-backup), not this image's.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,7 @@ import contextlib
 import logging
 import sys
 
-from mcp_notes import backup, logs
+from mcp_notes import logs
 from mcp_notes.app import create_app
 from mcp_notes.serving import DrainingServer, uvicorn_config
 from mcp_notes.settings import Settings, SettingsError, load_settings
@@ -21,9 +24,6 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command")
     commands.add_parser("serve", help="serve MCP over HTTP (the default)")
     commands.add_parser("migrate", help="apply database migrations and exit")
-    commands.add_parser("backup", help="pg_dump DATABASE_URL to BACKUP_URL")
-    restore = commands.add_parser("restore", help="load a dump into DATABASE_URL")
-    restore.add_argument("source", help="a dump file, an object name under BACKUP_URL, or 'latest'")
     options = parser.parse_args(argv)
 
     try:
@@ -32,31 +32,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mcp-notes: {error}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
-    try:
-        return _run(options, settings)
-    except backup.BackupError as error:
-        log.error("%s", error)
-        return 1
+    return _run(options, settings)
 
 
 def _run(options: argparse.Namespace, settings: Settings) -> int:
-    command = options.command or "serve"
-    if command == "serve":
+    if (options.command or "serve") == "serve":
         return serve(settings)
     if settings.database_url is None:
-        log.error("%s needs DATABASE_URL (the embedded SQLite default has nothing to dump)", command)
+        log.error("migrate needs DATABASE_URL (the embedded SQLite store migrates itself)")
         return 2
-    database_url = str(settings.database_url)
-    if command == "migrate":
-        asyncio.run(_migrate(settings))
-        return 0
-    if command == "backup":
-        if settings.backup_url is None:
-            log.error("backup needs BACKUP_URL (s3://bucket/prefix or gs://bucket/prefix)")
-            return 2
-        backup.backup(database_url, settings.backup_url)
-        return 0
-    backup.restore(database_url, options.source, settings.backup_url)
+    asyncio.run(_migrate(settings))
     return 0
 
 

@@ -103,7 +103,6 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(
         default=30.0, gt=0, le=600, validation_alias="HTTP_BODY_TIMEOUT_SECONDS"
     )
-    backup_url: str | None = Field(default=None, validation_alias="BACKUP_URL")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", validation_alias="LOG_LEVEL"
     )
@@ -173,13 +172,6 @@ class Settings(BaseSettings):
             raise ValueError("must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)")
         return value
 
-    @field_validator("backup_url")
-    @classmethod
-    def _object_store_url(cls, value: str | None) -> str | None:
-        if value is not None and not (value.startswith(("s3://", "gs://")) and len(value) > 5):
-            raise ValueError("must be an s3://bucket[/prefix] or gs://bucket[/prefix] URL")
-        return value
-
     @model_validator(mode="after")
     def _consistent(self) -> Settings:
         if self.db_pool_min > self.db_pool_max:
@@ -187,7 +179,7 @@ class Settings(BaseSettings):
         return self
 
     def serving_problems(self) -> list[str]:
-        """What `serve` needs beyond what `backup`/`restore`/`migrate` need."""
+        """What `serve` needs beyond what `migrate` needs."""
         return serving_problems(
             self.host, self.public_url, self.auth_issuer, self.audience, self.request_state_key is not None
         )
