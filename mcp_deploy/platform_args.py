@@ -125,6 +125,25 @@ class K8sArgs(TypedDict, total=False):
     """Annotations for the backup ServiceAccount (workload identity)."""
 
 
+class GatewayArgs(TypedDict, total=False):
+    """The platform's one public service: central OAuth, routes, limits (see gateway/)."""
+
+    min_replicas: int
+    """Fewest gateway replicas. Default 2 (one per zone)."""
+    max_replicas: int
+    """Most gateway replicas. Default 6."""
+    cpu: int
+    """CPU units per gateway replica, 1024 = 1 vCPU. Default 512."""
+    memory: int
+    """Memory per gateway replica in MiB. Default 1024."""
+    allowed_origins: list[str]
+    """Browser origins CORS admits (https://app.example.com). Default none."""
+    rate_limit_per_minute: int
+    """Requests per minute one subject may make on a route (one address, without a token). Default 600."""
+    edge_requests_per_minute: int
+    """Requests per minute one client IP may send before the edge (WAF, Armor) answers 429. Default 1200."""
+
+
 class PlatformArgs(TypedDict, total=False):
     """Everything the servers of one stack share."""
 
@@ -148,6 +167,8 @@ class PlatformArgs(TypedDict, total=False):
     """Give it for a shared Redis; servers with `redis` need one."""
     backup: BackupArgs
     """Dump schedule and retention."""
+    gateway: GatewayArgs
+    """The gateway's size, CORS origins and rate limits."""
     aws: AwsArgs
     """aws-ecs settings."""
     gcp: GcpArgs

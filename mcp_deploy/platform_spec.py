@@ -80,6 +80,18 @@ class K8sSpec:
 
 
 @dataclass(frozen=True)
+class GatewaySpec:
+    min_replicas: int = 2
+    max_replicas: int = 6
+    cpu: int = 512
+    memory: int = 1024
+    allowed_origins: tuple[str, ...] = ()
+    rate_limit_per_minute: int = 600
+    edge_requests_per_minute: int = 1200
+    port: int = 8080  # the gateway image's own port (gateway/Dockerfile)
+
+
+@dataclass(frozen=True)
 class PlatformSpec:
     domain: str
     auth_issuer: str
@@ -91,6 +103,7 @@ class PlatformSpec:
     postgres: PostgresSpec | None = None
     redis: RedisSpec | None = None
     backup: BackupSpec = BackupSpec()
+    gateway: GatewaySpec = GatewaySpec()
     aws: AwsSpec = AwsSpec()
     gcp: GcpSpec = GcpSpec()
     k8s: K8sSpec = K8sSpec()
@@ -108,6 +121,7 @@ def resolve_platform(args: PlatformArgs) -> PlatformSpec:
         "postgres": PostgresSpec,
         "redis": RedisSpec,
         "backup": BackupSpec,
+        "gateway": GatewaySpec,
         "aws": AwsSpec,
         "gcp": GcpSpec,
         "k8s": K8sSpec,
@@ -115,7 +129,7 @@ def resolve_platform(args: PlatformArgs) -> PlatformSpec:
     for key, spec in nested.items():
         if key in given:
             values = dict(given[key])
-            for tuple_key in ("public_subnet_ids", "private_subnet_ids"):
+            for tuple_key in ("public_subnet_ids", "private_subnet_ids", "allowed_origins"):
                 if tuple_key in values:
                     values[tuple_key] = tuple(values[tuple_key])
             given[key] = spec(**values)
