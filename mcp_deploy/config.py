@@ -151,6 +151,28 @@ class StackConfig(BaseModel):
         30, description="days backup dumps are kept in the bucket"
     )
 
+    edge_requests_per_minute: Annotated[int, Field(ge=60, le=100000)] = Field(
+        1200,
+        description="requests per minute one client IP may send before the edge (WAF, Cloud Armor) says 429",
+    )
+    gateway_min_replicas: Annotated[int, Field(ge=1, le=100)] = Field(
+        2, description="fewest gateway replicas (the one public service; two spread over zones)"
+    )
+    gateway_max_replicas: Annotated[int, Field(ge=1, le=100)] = Field(6, description="most gateway replicas")
+    gateway_cpu: Annotated[int, Field(ge=256, le=16384)] = Field(
+        512, description="CPU per gateway replica in CPU units (1024 = 1 vCPU)"
+    )
+    gateway_memory: Annotated[int, Field(ge=512, le=122880)] = Field(
+        1024, description="memory per gateway replica in MiB"
+    )
+    gateway_allowed_origins: JsonList = Field(
+        default_factory=list,
+        description="browser origins the gateway's CORS admits, e.g. https://app.example.com",
+    )
+    gateway_rate_limit_per_minute: Annotated[int, Field(ge=1, le=100000)] = Field(
+        600, description="requests per minute one subject may make on one route (per address without a token)"
+    )
+
     registry_keep_images: Annotated[int, Field(ge=1, le=1000)] = Field(
         20, description="images the registry keeps; older ones are deleted"
     )
@@ -185,10 +207,6 @@ class StackConfig(BaseModel):
     gcp_subnet_cidr: str = Field(
         "10.10.0.0/20",
         description="gcp-cloudrun: range of the subnet Cloud Run egresses through (/20 to /26)",
-    )
-    gcp_armor_requests_per_minute: Annotated[int, Field(ge=60, le=100000)] = Field(
-        1200,
-        description="gcp-cloudrun: requests per minute one client IP may send before Cloud Armor answers 429",
     )
 
     k8s_namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] | None = Field(

@@ -27,6 +27,15 @@ def platform_args(config: StackConfig, provider: dict[str, str] | None = None) -
         log_retention_days=config.log_retention_days,
         registry_keep_images=config.registry_keep_images,
         backup={"schedule": config.backup_schedule, "retention_days": config.backup_retention_days},
+        gateway={
+            "min_replicas": config.gateway_min_replicas,
+            "max_replicas": config.gateway_max_replicas,
+            "cpu": config.gateway_cpu,
+            "memory": config.gateway_memory,
+            "allowed_origins": list(config.gateway_allowed_origins),
+            "rate_limit_per_minute": config.gateway_rate_limit_per_minute,
+            "edge_requests_per_minute": config.edge_requests_per_minute,
+        },
         aws=_drop_none(
             availability_zones=config.aws_availability_zones,
             nat_gateway_per_az=config.aws_nat_gateway_per_az,
@@ -66,7 +75,7 @@ def platform_args(config: StackConfig, provider: dict[str, str] | None = None) -
             "project": provider["gcp:project"],
             "region": provider["gcp:region"],
             "subnet_cidr": config.gcp_subnet_cidr,
-            "armor_requests_per_minute": config.gcp_armor_requests_per_minute,
+            "armor_requests_per_minute": config.edge_requests_per_minute,
         }
     # The shared data tier exists only when a server asks for it (a reference server always does).
     if any(_uses(server, "postgres") for server in servers):
