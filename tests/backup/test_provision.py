@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 from psycopg import sql
 
+from mcp_backup import provision
 from tests.backup.conftest import POSTGRES_ADMIN, mcp_backup
 
 
@@ -62,3 +65,22 @@ def test_provision_refuses_reserved_roles_and_incomplete_urls_without_echoing_th
     missing = mcp_backup("provision", env={"PG_ADMIN_URL": POSTGRES_ADMIN})
     assert missing.returncode == 2
     assert "PG_URL" in missing.stdout
+
+
+def test_tasks_that_start_together_all_provision_successfully() -> None:
+    """Six tasks released at the same instant: without the lock, most fail on "already exists"."""
+    role = f"srv_{secrets.token_hex(4)}"
+    url = _server_url(role, "Pr0vision-Together-Pass")
+    start = threading.Barrier(6)
+
+    def one(_: int) -> tuple[bool, bool]:
+        start.wait()
+        return provision.provision(POSTGRES_ADMIN, url)
+
+    try:
+        with ThreadPoolExecutor(max_workers=6) as pool:
+            results = list(pool.map(one, range(6)))
+        assert [database for _, database in results].count(True) == 1
+        assert [role_created for role_created, _ in results].count(True) == 1
+    finally:
+        _cleanup(role)

@@ -29,23 +29,34 @@ def target(url: str) -> tuple[str, str, str]:
     return role, password, database
 
 
+# Tasks of one service start together (min replicas > 1, a scale-out): the check-then-create below
+# runs under this session lock, so the second one finds what the first made instead of failing.
+ADVISORY_LOCK = 0x6D63_7070  # "mcpp"
+
+
 def provision(admin_url: str, url: str) -> tuple[bool, bool]:
     """Returns (role created, database created)."""
     role, password, database = target(url)
     with psycopg.connect(admin_url, autocommit=True) as conn:
-        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
-        verb = "ALTER" if exists else "CREATE"
+        conn.execute("SELECT pg_advisory_lock(%s)", (ADVISORY_LOCK,))
+        try:
+            return _provision(conn, role, password, database)
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (ADVISORY_LOCK,))
+
+
+def _provision(conn: psycopg.Connection, role: str, password: str, database: str) -> tuple[bool, bool]:
+    exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,)).fetchone()
+    verb = "ALTER" if exists else "CREATE"
+    conn.execute(
+        sql.SQL(verb + " ROLE {} WITH LOGIN PASSWORD {}").format(sql.Identifier(role), sql.Literal(password))
+    )
+    # RDS: the master user may only create a database owned by a role it is a member of.
+    conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role)))
+    found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
+    if not found:
         conn.execute(
-            sql.SQL(verb + " ROLE {} WITH LOGIN PASSWORD {}").format(
-                sql.Identifier(role), sql.Literal(password)
-            )
+            sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(role))
         )
-        # RDS: the master user may only create a database owned by a role it is a member of.
-        conn.execute(sql.SQL("GRANT {} TO CURRENT_USER").format(sql.Identifier(role)))
-        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
-        if not found:
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} OWNER {}").format(sql.Identifier(database), sql.Identifier(role))
-            )
-            conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database)))
+        conn.execute(sql.SQL("REVOKE ALL ON DATABASE {} FROM PUBLIC").format(sql.Identifier(database)))
     return not exists, not found
