@@ -230,7 +230,7 @@ class StackConfig(BaseModel):
     )
     k8s_entry_namespace: str | None = Field(
         None,
-        description="kubernetes: namespace of the pods that carry traffic in; empty: the Gateway's own",
+        description="kubernetes: namespace of the Gateway's or ingress controller's data-plane pods",
         validate_default=True,
     )
     k8s_tls_secret: str | None = Field(
@@ -361,9 +361,10 @@ class StackConfig(BaseModel):
     @field_validator("k8s_entry_namespace")
     @classmethod
     def _entry_namespace(cls, value: str | None, info: ValidationInfo) -> str | None:
-        kubernetes = info.data.get("target") == "kubernetes"
-        if kubernetes and info.data.get("k8s_entry") == "ingress" and value is None:
-            raise reject("with k8sEntry ingress, the namespace of the ingress controller's pods")
+        # Required: the default-deny policy admits public traffic only from there, and where the
+        # data plane runs differs by implementation (Envoy Gateway: envoy-gateway-system).
+        if info.data.get("target") == "kubernetes" and value is None:
+            raise reject("the namespace of the Gateway's (or ingress controller's) data-plane pods")
         if value is not None and not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
             raise reject("a namespace name")
         return value

@@ -16,7 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from mcp_deploy.server_spec import PLACEHOLDER, PLACEHOLDERS, SERVER_NAME
+from mcp_deploy.server_spec import PLACEHOLDER, PLACEHOLDERS, RESERVED_NAMES, SERVER_NAME
 
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 _STACK_KEY = r"^[A-Za-z][A-Za-z0-9]{0,63}$"
@@ -204,6 +204,9 @@ class ServerConfig(_Model):
 def _not_empty(servers: Any) -> Any:
     if servers == {}:
         raise rule("at least one server")
+    taken = sorted(RESERVED_NAMES & set(servers)) if isinstance(servers, dict) else []
+    if taken:
+        raise rule(f"server names other than {', '.join(taken)}: the platform names its own resources so")
     return servers
 
 

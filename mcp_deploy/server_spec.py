@@ -20,6 +20,11 @@ DRAIN_SECONDS = 20
 
 # Names end up in DNS labels, k8s object names and cloud ids; see names.py for the length checks.
 SERVER_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$")
+# Names the platform uses for its own resources (<stack>-<platform>-backup, -gateway, ...): a server
+# with one of them would ask for the same physical names.
+RESERVED_NAMES = frozenset(
+    {"alb", "alarms", "backup", "backups", "cluster", "gateway", "platform", "postgres", "redis", "restore"}
+)
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z]+)\}")
 # What `env` values may refer to; the platform fills them in per server.
 PLACEHOLDERS = ("publicUrl", "authIssuer", "authAudience", "serverName")
@@ -136,6 +141,10 @@ def resolve_server(name: str, args: ServerArgs) -> ServerSpec:
     if not SERVER_NAME.match(name):
         raise ServerArgsError(
             f"server {name!r}: a name of 1-20 lowercase letters, digits and '-', starting with a letter"
+        )
+    if name in RESERVED_NAMES:
+        raise ServerArgsError(
+            f"server {name!r}: the platform uses that name; reserved: {', '.join(sorted(RESERVED_NAMES))}"
         )
     if ("image" in args) == ("build" in args):
         raise ServerArgsError(f"server {name!r}: give exactly one of image or build")

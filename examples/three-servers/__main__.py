@@ -28,7 +28,11 @@ platform_args = PlatformArgs(
         "project": pulumi.Config("gcp").require("project"),
         "region": pulumi.Config("gcp").require("region"),
     },
-    k8s={"registry": "registry.example.org/mcp", "gateway_class": "eg"},
+    k8s={
+        "registry": "registry.example.org/mcp",
+        "gateway_class": "eg",
+        "entry_namespace": "envoy-gateway-system",
+    },
 )
 servers: dict[str, ServerArgs] = {
     "notes": {"build": "server"},

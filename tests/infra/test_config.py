@@ -16,6 +16,7 @@ REQUIRED = {
     "awsHostedZoneId": "ZEXAMPLE",
     "k8sRegistry": "registry.example.com/team/mcp",
     "k8sGatewayClass": "eg",
+    "k8sEntryNamespace": "envoy-gateway-system",
 }
 
 
@@ -301,3 +302,10 @@ def test_dev_and_prod_differ_through_their_stack_files_only() -> None:
     assert prod.postgres_deletion_protection
     assert prod.postgres_final_snapshot
     assert prod.log_retention_days > dev.log_retention_days
+
+
+def test_a_server_may_not_take_a_name_the_platform_uses() -> None:
+    values = {**REQUIRED, "target": "aws-ecs", "servers": servers(backup={"image": "ghcr.io/acme/b:1"})}
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(values, secret=set())
+    assert "server names other than backup: the platform names its own resources so" in str(caught.value)

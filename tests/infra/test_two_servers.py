@@ -129,8 +129,7 @@ def test_the_team_server_runs_its_own_command_and_gets_its_secret_by_reference(r
 def test_only_our_server_is_backed_up(run: ProgramRun) -> None:
     text = json.dumps([r.inputs for r in run.resources])
     assert "PG_URL_TOOLS" not in text
-    if run.target != "kubernetes":  # multi sets no k8sBackupUrl, so kubernetes has no backups
-        assert "PG_URL_NOTES" in text
+    assert "PG_URL_NOTES" in text
 
 
 def test_both_servers_are_routed_under_their_own_prefix(run: ProgramRun) -> None:
