@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -52,3 +53,42 @@ def test_the_wheel_holds_nothing_but_the_library(wheel: list[str]) -> None:
     for excluded in ("tests/", "server/", "policy/", "scanners/", "__main__.py"):
         assert not [path for path in wheel if path.startswith(excluded)], f"{excluded} is in the wheel"
     assert not [path for path in wheel if "__pycache__" in path or path.endswith(".pyc")]
+
+
+IMPORT_CHECK = (
+    "import mcp_deploy, mcp_deploy.aws, mcp_deploy.gcp, mcp_deploy.k8s; "
+    "print(sorted(c.__name__ for c in mcp_deploy.COMPONENTS))"
+)
+
+
+def test_pip_install_of_the_repository_gives_an_importable_library(tmp_path: Path) -> None:
+    """What a user does: a fresh virtualenv, `pip install <clone>`, `import mcp_deploy`. uv's
+    pip-compatible installer does it from the wheels `make venv` already cached (no network)."""
+    venv = tmp_path / "venv"
+    subprocess.run(
+        [str(UV), "venv", "--quiet", "--python", sys.executable, str(venv)], check=True, timeout=120
+    )
+    python = venv / "bin" / "python"
+    installed = subprocess.run(
+        [str(UV), "pip", "install", "--quiet", "--python", str(python), str(ROOT)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    imported = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import mcp_deploy, mcp_deploy.aws, mcp_deploy.gcp, mcp_deploy.k8s; "
+            "print(sorted(c.__name__ for c in mcp_deploy.COMPONENTS))",
+        ],  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,  # not the repository: the import must come from the installed package
+        timeout=120,
+    )
+    assert imported.returncode == 0, imported.stderr
+    assert imported.stdout.strip() == "['AwsDeployment', 'GcpDeployment', 'K8sDeployment']"
