@@ -61,6 +61,12 @@ IMPORT_CHECK = (
 )
 
 
+IMPORT_CHECK = (
+    "import mcp_deploy, mcp_deploy.aws, mcp_deploy.gcp, mcp_deploy.k8s; "
+    "print(sorted(c.__name__ for c in mcp_deploy.COMPONENTS))"
+)
+
+
 def test_pip_install_of_the_repository_gives_an_importable_library(tmp_path: Path) -> None:
     """What a user does: a fresh virtualenv, `pip install <clone>`, `import mcp_deploy`. uv's
     pip-compatible installer does it from the wheels `make venv` already cached (no network)."""
@@ -78,12 +84,7 @@ def test_pip_install_of_the_repository_gives_an_importable_library(tmp_path: Pat
     )
     assert installed.returncode == 0, installed.stdout + installed.stderr
     imported = subprocess.run(
-        [
-            str(python),
-            "-c",
-            "import mcp_deploy, mcp_deploy.aws, mcp_deploy.gcp, mcp_deploy.k8s; "
-            "print(sorted(c.__name__ for c in mcp_deploy.COMPONENTS))",
-        ],  # fmt: skip
+        [str(python), "-c", IMPORT_CHECK],
         capture_output=True,
         text=True,
         check=False,
