@@ -83,6 +83,9 @@ AWS_OUTPUTS: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
         "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{AWS_REGION}.amazonaws.com/{rn}", "registryId": ACCOUNT},
     "Bucket": lambda name, rn, i: {"bucket": rn, "arn": f"arn:aws:s3:::{rn}"},
     "Service": lambda name, rn, i: {"name": rn},
+    # Secrets Manager makes a new version id for each new value: what rolls a task definition.
+    "SecretVersion": lambda name, rn, i: {
+        "versionId": digest("secret-version", str(i.get("secretString", "")), length=32)},
 }  # fmt: skip
 
 
