@@ -124,16 +124,28 @@ def _relative_to(path: Path, base: Path) -> str:
 
 def context_files(context: Path, dockerfile: Path | None = None) -> list[str]:
     """Paths (relative, '/'-separated, sorted) of the files pulumi-docker hashes in `context`."""
-    patterns = ignore_patterns(context, dockerfile or context / "Dockerfile")
-    return sorted(_walk(context, patterns))
+    lines = _ignore_file_lines(context, dockerfile or context / "Dockerfile")
+    patterns = [_compile(line) for line in lines]
+    reopened = [_literal_prefix(line[1:]) for line in lines if line.startswith("!")]
+    return sorted(_walk(context, patterns, reopened))
 
 
 def ignore_patterns(context: Path, dockerfile: Path) -> list[tuple[bool, re.Pattern[str]]]:
     """(is_exception, regex) per line of the ignore file that applies, in file order."""
+    return [_compile(line) for line in _ignore_file_lines(context, dockerfile)]
+
+
+def _ignore_file_lines(context: Path, dockerfile: Path) -> list[str]:
     for candidate in (Path(f"{dockerfile}.dockerignore"), context / ".dockerignore"):
         if candidate.is_file():
-            return [_compile(line) for line in _ignore_lines(candidate.read_text(encoding="utf-8-sig"))]
+            return list(_ignore_lines(candidate.read_text(encoding="utf-8-sig")))
     return []
+
+
+def _literal_prefix(pattern: str) -> str:
+    """The part of a pattern before its first wildcard: only paths under it can match."""
+    cut = min((i for i, char in enumerate(pattern) if char in "*?[\\"), default=len(pattern))
+    return pattern[:cut]
 
 
 def ignored(path: str, patterns: list[tuple[bool, re.Pattern[str]]]) -> bool:
@@ -193,19 +205,23 @@ def _compile(line: str) -> tuple[bool, re.Pattern[str]]:
     return exception, re.compile("^" + "".join(out) + "$")
 
 
-def _walk(context: Path, patterns: list[tuple[bool, re.Pattern[str]]]) -> Iterator[str]:
+def _walk(context: Path, patterns: list[tuple[bool, re.Pattern[str]]], reopened: list[str]) -> Iterator[str]:
     """Every file and symlink under `context` that is not ignored (directories are not hashed)."""
     # Like fsutil: an ignored directory is skipped whole unless an exception could re-include
-    # something below it (server/.venv alone holds thousands of files).
-    prune = not any(exception for exception, _ in patterns)
+    # something below it (server/.venv alone holds thousands of files; a context that is the
+    # repository root with `*` and a few `!` lines must not walk every virtualenv).
+
+    def could_reopen(directory: str) -> bool:
+        below = directory + "/"
+        return any(prefix.startswith(below) or below.startswith(prefix) for prefix in reopened)
+
     for root, dirs, files in os.walk(context):
         base = Path(root)
         relative = [(name, (base / name).relative_to(context).as_posix()) for name in dirs]
         # os.walk lists symlinks to directories in `dirs` without entering them; fsutil hashes
         # them as links, like files.
         links = [path for name, path in relative if (base / name).is_symlink()]
-        if prune:
-            dirs[:] = [name for name, path in relative if not ignored(path, patterns)]
+        dirs[:] = [name for name, path in relative if not ignored(path, patterns) or could_reopen(path)]
         for path in [*((base / name).relative_to(context).as_posix() for name in files), *links]:
             if not ignored(path, patterns):
                 yield path

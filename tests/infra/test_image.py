@@ -7,8 +7,10 @@ is refused. These tests edit files of a context and compare tags.
 
 from __future__ import annotations
 
+import os
 import shutil
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -139,3 +141,26 @@ def test_the_component_builds_any_context(context: Path, tmp_path: Path) -> None
     assert build["build"]["platform"] == "linux/amd64"
     assert run.outputs["built"].startswith("registry.example.com/team/mcp@sha256:")
     assert run.outputs["prebuilt"] == "ghcr.io/acme/time@sha256:" + "a" * 64
+
+
+def test_an_ignored_directory_is_entered_only_where_an_exception_reaches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A repository-root context (`*` then a few `!` lines) must not walk every virtualenv."""
+    (tmp_path / "app" / "src").mkdir(parents=True)
+    (tmp_path / "app" / "src" / "main.py").write_text("print()\n")
+    (tmp_path / ".venv" / "lib").mkdir(parents=True)
+    (tmp_path / ".venv" / "lib" / "huge.py").write_text("x = 1\n")
+    (tmp_path / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / ".dockerignore").write_text("*\n!app/src\n")
+    entered: list[str] = []
+    real_walk = os.walk
+
+    def recording_walk(top: Path) -> Iterator[tuple[str, list[str], list[str]]]:
+        for root, dirs, files in real_walk(top):
+            entered.append(Path(root).relative_to(tmp_path).as_posix())
+            yield root, dirs, files
+
+    monkeypatch.setattr("mcp_deploy.image.os.walk", recording_walk)
+    assert context_files(tmp_path) == ["app/src/main.py"]
+    assert sorted(entered) == [".", "app", "app/src"]
