@@ -132,6 +132,8 @@ GCP_OUTPUTS: dict[str, Callable[[str, str, dict[str, Any]], dict[str, Any]]] = {
     # Secret Manager numbers versions 1, 2, ...: a container that pins one must read `version`.
     "SecretVersion": lambda rn, project, i: {"version": "1", "name": f"{i.get('secret')}/versions/1"},
     "GlobalAddress": lambda rn, project, i: {"address": "203.0.113.10"},
+    # "Service" is also projects.Service (an API); only a Cloud Run service has a template and a uri.
+    "Service": lambda rn, project, i: {"uri": cloud_run_uri(rn)} if "template" in i else {},
     "Bucket": lambda rn, project, i: {"url": f"gs://{rn}", "id": rn},
 }  # fmt: skip
 
@@ -153,12 +155,26 @@ def _random(type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, di
     return value, {"hex": value, "b64Url": value, "b64Std": value, "dec": str(int(value, 16))}
 
 
+def cloud_run_uri(name: str) -> str:
+    """A Cloud Run service's `uri`: https://<name>-<hash>-<region code>.a.run.app."""
+    return f"https://{name}-{digest('run', name, length=10)}-uc.a.run.app"
+
+
+# Plainly not a key: a PEM frame around the words "MOCK key for tests only".
+MOCK_PEM = "-----BEGIN PRIVATE KEY-----\nTU9DSyBrZXkgZm9yIHRlc3RzIG9ubHk=\n-----END PRIVATE KEY-----\n"
+
+
+def _tls(type_token: str, name: str, inputs: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    return f"{name}-id", {"privateKeyPem": MOCK_PEM, "privateKeyPemPkcs8": MOCK_PEM, "publicKeyPem": ""}
+
+
 PROVIDERS: dict[str, Callable[[str, str, dict[str, Any]], tuple[str, dict[str, Any]]]] = {
     "aws": _aws,
     "gcp": _gcp,
     "kubernetes": _kubernetes,
     "random": _random,
     "docker": _docker,
+    "tls": _tls,
 }
 
 # Provider functions (invokes) the program may call, answered as the cloud would.

@@ -65,7 +65,11 @@ def test_one_platform_one_instance_one_database_for_the_server_that_asked(
     instance = run.one("gcp:sql/databaseInstance:DatabaseInstance")
     assert database.inputs["instance"] == user.inputs["instance"] == instance.state["name"]
     assert "password" in user.secret_inputs
-    assert sorted(r.name for r in run.of_type(RUN_SERVICE)) == ["notes-service", "tools-service"]
+    assert sorted(r.name for r in run.of_type(RUN_SERVICE)) == [
+        "mcp-gateway",
+        "notes-service",
+        "tools-service",
+    ]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -123,8 +127,10 @@ def test_secrets_are_readable_only_by_who_needs_them(runs: dict[str, ProgramRun]
     def member(account: str) -> str:
         return f"serviceAccount:{account_email(run, account)}"
 
-    notes, tools = member("notes-account"), member("tools-account")
+    notes, tools, gateway = member("notes-account"), member("tools-account"), member("mcp-gateway")
     assert readers == {
+        f"{stack}-mcp-gateway-gateway-signing-key": {gateway},
+        f"{stack}-mcp-gateway-redis-url": {gateway},
         f"{stack}-mcp-notes-database-url": {notes, member("mcp-backup"), member("mcp-restore")},
         f"{stack}-mcp-notes-redis-url": {notes},
         f"{stack}-mcp-notes-mcp-request-state-key": {notes},
@@ -132,49 +138,6 @@ def test_secrets_are_readable_only_by_who_needs_them(runs: dict[str, ProgramRun]
     }
     assert service(run, "tools")["template"]["serviceAccount"] == account_email(run, "tools-account")
     assert run.of_type("gcp:projects/iAMMember:IAMMember") == []  # no project-wide roles at all
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_url_map_routes_each_server_by_prefix_with_rewrite_and_its_metadata(
-    runs: dict[str, ProgramRun], stack: str
-) -> None:
-    run = runs[stack]
-    url_map = run.named("gcp:compute/uRLMap:URLMap", "mcp-https").inputs
-    assert url_map["hostRules"] == [{"hosts": ["mcp.example.com"], "pathMatcher": "servers"}]
-    [matcher] = url_map["pathMatchers"]
-    backends = {
-        server: run.named("gcp:compute/backendService:BackendService", f"{server}-backend").state["id"]
-        for server in ("notes", "tools")
-    }
-    routed = {
-        tuple(rule["paths"]): (
-            rule["service"],
-            rule.get("routeAction", {}).get("urlRewrite", {}).get("pathPrefixRewrite"),
-        )
-        for rule in matcher["pathRules"]
-    }
-    assert routed == {
-        ("/notes/mcp",): (backends["notes"], "/mcp"),
-        ("/notes/mcp/*",): (backends["notes"], "/mcp/"),
-        ("/.well-known/oauth-protected-resource/notes/mcp",): (backends["notes"], None),
-        ("/tools/mcp",): (backends["tools"], "/mcp"),
-        ("/tools/mcp/*",): (backends["tools"], "/mcp/"),
-        ("/.well-known/oauth-protected-resource/tools/mcp",): (backends["tools"], None),
-    }
-    armor = run.one("gcp:compute/securityPolicy:SecurityPolicy")
-    for server in ("notes", "tools"):
-        backend = run.named("gcp:compute/backendService:BackendService", f"{server}-backend").inputs
-        assert backend["securityPolicy"] == armor.state["id"]
-        neg = run.named(
-            "gcp:compute/regionNetworkEndpointGroup:RegionNetworkEndpointGroup", f"{server}-neg"
-        ).inputs
-        assert neg["networkEndpointType"] == "SERVERLESS"
-        assert neg["cloudRun"]["service"] == service(run, server)["name"]
-        assert service(run, server)["ingress"] == "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"
-    assert run.outputs["servers"] == {
-        "notes": "https://mcp.example.com/notes/mcp",
-        "tools": "https://mcp.example.com/tools/mcp",
-    }
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -130,7 +130,7 @@ def test_secret_references_pin_the_version_the_program_created(
             if "valueSource" in env:
                 assert env["valueSource"]["secretKeyRef"]["version"] not in (None, "latest"), env["name"]
                 found += 1
-    assert found == 3 + 1 + 2  # notes 3, tools 1, the two backup jobs one each
+    assert found == 3 + 1 + 2 + 2  # notes 3, tools 1, the backup jobs one each, the gateway 2
 
 
 @pytest.mark.parametrize("stack", STACKS)

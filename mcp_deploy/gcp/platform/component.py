@@ -1,10 +1,11 @@
 """`GcpPlatform`: what every server on gcp-cloudrun shares. APIs, a VPC with private services
-access, Cloud SQL and Memorystore when asked for, an Artifact Registry repository, the global
-HTTPS load balancer with Cloud Armor, the backup bucket and schedule, and alerting.
+access and Cloud NAT, Cloud SQL and Memorystore when asked for, an Artifact Registry repository,
+the global HTTPS load balancer with Cloud Armor, the gateway, the backup bucket and schedule, and
+alerting.
 
-Servers add their routes and databases to it; `finish()`, called once after the last server,
-makes what needs all of them: the HTTPS URL map (one provider resource holds every path rule)
-and the backup jobs (one env var per server database)."""
+Servers add themselves (as gateway upstreams) and their databases to it; `finish()`, called once
+after the last server, makes what needs all of them: the gateway service (GATEWAY_ROUTES names
+every server), the load balancer's route to it, and the backup jobs (one env var per database)."""
 
 import pulumi
 import pulumi_gcp as gcp
@@ -13,7 +14,14 @@ from mcp_deploy.gcp.platform.alerts import backup_alerts, channel, postgres_aler
 from mcp_deploy.gcp.platform.apis import enable_apis
 from mcp_deploy.gcp.platform.backups import BackupSource, BackupStore, backup_jobs, backup_store
 from mcp_deploy.gcp.platform.data import postgres_instance, redis_ca_bundle, redis_instance
-from mcp_deploy.gcp.platform.edge import Route, edge, https_front
+from mcp_deploy.gcp.platform.edge import edge, gateway_backend, https_front
+from mcp_deploy.gcp.platform.gateway import (
+    GATEWAY,
+    GatewayPlatform,
+    Upstream,
+    gateway_identity,
+    gateway_service,
+)
 from mcp_deploy.gcp.platform.network import network
 from mcp_deploy.gcp.platform.registry import registry
 from mcp_deploy.platform_args import PlatformArgs
@@ -21,8 +29,9 @@ from mcp_deploy.platform_spec import PlatformArgsError, resolve_platform
 
 
 class GcpPlatform(pulumi.ComponentResource):
-    """gcp-cloudrun: VPC, global HTTPS load balancer with Cloud Armor, Artifact Registry, and Cloud
-    SQL, Memorystore, backups and alerts when servers need them; call finish() after the servers."""
+    """gcp-cloudrun: VPC, global HTTPS load balancer with Cloud Armor in front of the gateway,
+    Artifact Registry, and Cloud SQL, Memorystore, backups and alerts when servers need them; call
+    finish() after the servers."""
 
     url: pulumi.Output[str]
     database: pulumi.Output[str]
@@ -44,8 +53,8 @@ class GcpPlatform(pulumi.ComponentResource):
         self.apis = enable_apis(name, google.project, self)
         self.network = network(name, google, self.apis, self)
         self.registry = registry(name, google, spec.registry_keep_images, self.apis, self)
-        self.edge = edge(name, spec.domain, google, self.apis, self)
-        self.armor = self.edge.armor
+        self.edge = edge(name, spec.domain, spec.gateway.edge_requests_per_minute, google, self.apis, self)
+        self.gateway = gateway_identity(name, spec.domain, google, self.apis, self)
         self.channels = channel(name, spec.alert_email, google, self.apis, self)
         self.postgres: gcp.sql.DatabaseInstance | None = None
         self.redis: gcp.redis.Instance | None = None
@@ -59,7 +68,7 @@ class GcpPlatform(pulumi.ComponentResource):
             self.redis = redis_instance(name, google, spec.redis, self.network, self.apis, self)
             self.redis_ca = redis_ca_bundle(self.redis)
             redis_alerts(name, google, self.redis, self.channels, self)
-        self._routes: list[Route] = []
+        self._upstreams: list[Upstream] = []
         self._backup_sources: list[BackupSource] = []
         self._finished = False
 
@@ -72,26 +81,50 @@ class GcpPlatform(pulumi.ComponentResource):
         self.load_balancer_ip = self.edge.address.address
         self.restore_command = pulumi.Output.from_input("")
 
-    def add_route(self, route: Route) -> None:
-        self._check_open(route.prefix)
-        if any(known.prefix == route.prefix for known in self._routes):
-            raise PlatformArgsError(f"gcp platform {self.prefix}: two servers route {route.prefix}")
-        self._routes.append(route)
+    def add_upstream(self, upstream: Upstream) -> None:
+        self._check_open(f"server {upstream.name!r}")
+        if upstream.name == GATEWAY:
+            raise PlatformArgsError(f"gcp platform {self.prefix}: {GATEWAY!r} is the gateway's own name")
+        if any(known.name == upstream.name for known in self._upstreams):
+            raise PlatformArgsError(f"gcp platform {self.prefix}: two servers named {upstream.name!r}")
+        self._upstreams.append(upstream)
 
     def add_backup(self, source: BackupSource) -> None:
         self._check_open(source.env)
         self._backup_sources.append(source)
 
     def finish(self) -> None:
-        """Make the URL map and the backup jobs from every server added; call once, after the
-        last server. Servers added later would not be routed, so adding one then is refused."""
+        """Make the gateway, the load balancer's route to it and the backup jobs from every server
+        added; call once, after the last server. Servers added later would not be routed, so adding
+        one then is refused."""
         if self._finished:
             return
-        if not self._routes:
+        if not self._upstreams:
             raise PlatformArgsError(f"gcp platform {self.prefix}: finish() needs at least one server")
         self._finished = True
         name, spec, google = self.prefix, self.spec, self.google
-        https_front(name, spec.domain, google, self.edge, self._routes, self)
+        gateway = gateway_service(
+            GatewayPlatform(
+                name=name,
+                domain=spec.domain,
+                auth_issuer=spec.auth_issuer,
+                auth_audience=spec.auth_audience,
+                google=google,
+                registry=self.registry,
+                network=self.network,
+                redis=self.redis,
+                redis_ca=self.redis_ca,
+                apis=self.apis,
+                production=spec.production,
+            ),
+            spec.gateway,
+            self.gateway,
+            self._upstreams,
+            self,
+        )
+        https_front(
+            name, google, self.edge, gateway_backend(name, google, gateway, self.edge.armor, self), self
+        )
         if self._backup_sources and self.backups is not None and spec.postgres is not None:
             jobs = backup_jobs(
                 name,

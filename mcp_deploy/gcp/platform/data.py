@@ -4,6 +4,8 @@ in-transit encryption) when it has `redis`. Databases and roles are each server'
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pulumi
 import pulumi_gcp as gcp
 
@@ -114,3 +116,11 @@ def redis_ca_bundle(cache: gcp.redis.Instance) -> pulumi.Output[str]:
     """Every CA Memorystore lists, as one PEM bundle: during a server CA rotation it lists the
     old and the new, and a client must trust both or it loses Redis at the switch."""
     return cache.server_ca_certs.apply(lambda certs: "".join(c.cert.strip() + "\n" for c in certs if c.cert))
+
+
+def redis_url(cache: gcp.redis.Instance) -> pulumi.Output[str]:
+    """Memorystore's own AUTH string, TLS (rediss), on its private IP."""
+    url = pulumi.Output.all(cache.auth_string, cache.host, cache.port).apply(
+        lambda parts: f"rediss://:{quote(str(parts[0]), safe='')}@{parts[1]}:{parts[2]}/0"
+    )
+    return pulumi.Output.secret(url)

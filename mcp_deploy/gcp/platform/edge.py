@@ -1,8 +1,7 @@
 """The global external HTTPS load balancer: one address, a Google-managed certificate for the
-domain, TLS 1.2+ (MODERN), HTTP -> HTTPS redirect, and the Cloud Armor policy every server's
-backend carries. The HTTPS URL map is made last (`https_front`), once every server has added its
-routes: the provider has no resource for a single path matcher or rule, so one URL map resource
-must hold them all."""
+domain, TLS 1.2+ (MODERN), HTTP -> HTTPS redirect, and a Cloud Armor throttle per client IP.
+Everything for the domain goes to one backend, the gateway's Cloud Run service (`https_front`,
+made in finish() once the gateway exists); servers have no backend of their own."""
 
 from __future__ import annotations
 
@@ -15,18 +14,6 @@ import pulumi_gcp as gcp
 from mcp_deploy.gcp.names import compute_name
 from mcp_deploy.platform_spec import GcpSpec
 
-UrlRewrite = gcp.compute.URLMapPathMatcherPathRuleRouteActionUrlRewriteArgs
-
-
-@dataclass(frozen=True)
-class Route:
-    """What one server publishes: https://<domain>/<name><path> and its RFC 9728 metadata."""
-
-    prefix: str  # /<name>
-    path: str  # the server's own MCP path, e.g. /mcp
-    metadata_path: str
-    backend: gcp.compute.BackendService
-
 
 @dataclass(frozen=True)
 class Edge:
@@ -37,10 +24,16 @@ class Edge:
 
 
 def edge(
-    name: str, domain: str, google: GcpSpec, apis: list[gcp.projects.Service], parent: pulumi.Resource
+    name: str,
+    domain: str,
+    per_minute: int,
+    google: GcpSpec,
+    apis: list[gcp.projects.Service],
+    parent: pulumi.Resource,
 ) -> Edge:
+    """`per_minute`: requests one client IP may send before Armor answers 429 itself, so floods
+    never reach the gateway."""
     child = pulumi.ResourceOptions(parent=parent, depends_on=apis)
-    per_minute = google.armor_requests_per_minute
     armor = gcp.compute.SecurityPolicy(
         f"{name}-armor",
         project=google.project,
@@ -96,41 +89,48 @@ def edge(
     return Edge(address=address, certificate=certificate, tls_policy=tls_policy, armor=armor)
 
 
-def https_front(
-    name: str, domain: str, google: GcpSpec, front: Edge, routes: list[Route], parent: pulumi.Resource
-) -> gcp.compute.URLMap:
-    """The URL map with every server's routes, its HTTPS proxy and the :443 forwarding rule."""
+def gateway_backend(
+    name: str,
+    google: GcpSpec,
+    service: gcp.cloudrunv2.Service,
+    armor: gcp.compute.SecurityPolicy,
+    parent: pulumi.Resource,
+) -> gcp.compute.BackendService:
+    """A serverless NEG for the gateway's Cloud Run service, and the backend carrying Armor."""
     child = pulumi.ResourceOptions(parent=parent)
-    # Any other path goes to the first server's MCP endpoint: nothing else is public.
-    first = min(routes, key=lambda route: route.prefix)
-    elsewhere = gcp.compute.URLMapPathMatcherDefaultUrlRedirectArgs(
-        host_redirect=domain,
-        path_redirect=first.prefix + first.path,
-        https_redirect=True,
-        strip_query=True,
-        redirect_response_code="FOUND",
+    neg = gcp.compute.RegionNetworkEndpointGroup(
+        f"{name}-gateway",
+        project=google.project,
+        name=compute_name(name, "gateway"),
+        region=google.region,
+        network_endpoint_type="SERVERLESS",
+        cloud_run=gcp.compute.RegionNetworkEndpointGroupCloudRunArgs(service=service.name),
+        opts=child,
     )
+    return gcp.compute.BackendService(
+        f"{name}-gateway",
+        project=google.project,
+        name=compute_name(name, "gateway"),
+        load_balancing_scheme="EXTERNAL_MANAGED",
+        protocol="HTTPS",
+        backends=[gcp.compute.BackendServiceBackendArgs(group=neg.id)],
+        security_policy=armor.id,
+        log_config=gcp.compute.BackendServiceLogConfigArgs(enable=True, sample_rate=1.0),
+        opts=child,
+    )
+
+
+def https_front(
+    name: str, google: GcpSpec, front: Edge, gateway: gcp.compute.BackendService, parent: pulumi.Resource
+) -> gcp.compute.URLMap:
+    """The URL map (every path to the gateway, which routes /<server>/mcp itself and answers
+    anything else), its HTTPS proxy and the :443 forwarding rule."""
+    child = pulumi.ResourceOptions(parent=parent)
     url_map = gcp.compute.URLMap(
         f"{name}-https",
         project=google.project,
         name=compute_name(name, "https"),
-        default_url_redirect=gcp.compute.URLMapDefaultUrlRedirectArgs(
-            host_redirect=domain,
-            path_redirect=first.prefix + first.path,
-            https_redirect=True,
-            strip_query=True,
-            redirect_response_code="FOUND",
-        ),
-        host_rules=[gcp.compute.URLMapHostRuleArgs(hosts=[domain], path_matcher="servers")],
-        path_matchers=[
-            gcp.compute.URLMapPathMatcherArgs(
-                name="servers",
-                default_url_redirect=elsewhere,
-                path_rules=[
-                    rule for route in sorted(routes, key=lambda r: r.prefix) for rule in _rules(route)
-                ],
-            )
-        ],
+        default_service=gateway.id,
         opts=child,
     )
     https_proxy = gcp.compute.TargetHttpsProxy(
@@ -153,28 +153,6 @@ def https_front(
         opts=child,
     )
     return url_map
-
-
-def _rules(route: Route) -> list[gcp.compute.URLMapPathMatcherPathRuleArgs]:
-    """/<name><path> and everything under it, with /<name> cut so the server sees its own path;
-    the metadata path unchanged. A path rule's rewrite replaces what the rule matched: for
-    `/<name>/mcp/*` that is `/<name>/mcp/`, hence the trailing slash on its rewrite."""
-    public = route.prefix + route.path
-
-    def rewrite(to: str) -> gcp.compute.URLMapPathMatcherPathRuleRouteActionArgs:
-        return gcp.compute.URLMapPathMatcherPathRuleRouteActionArgs(
-            url_rewrite=UrlRewrite(path_prefix_rewrite=to)
-        )
-
-    return [
-        gcp.compute.URLMapPathMatcherPathRuleArgs(
-            paths=[public], service=route.backend.id, route_action=rewrite(route.path)
-        ),
-        gcp.compute.URLMapPathMatcherPathRuleArgs(
-            paths=[f"{public}/*"], service=route.backend.id, route_action=rewrite(f"{route.path}/")
-        ),
-        gcp.compute.URLMapPathMatcherPathRuleArgs(paths=[route.metadata_path], service=route.backend.id),
-    ]
 
 
 def _http_redirect(

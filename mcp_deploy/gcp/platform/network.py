@@ -1,5 +1,13 @@
-"""The private network: a VPC and subnet Cloud Run egresses through (Direct VPC egress), and the
-private services access range that Cloud SQL and Memorystore take their private IPs from."""
+"""The private network: a VPC and subnet Cloud Run egresses through (Direct VPC egress), the
+private services access range that Cloud SQL and Memorystore take their private IPs from, and
+Cloud NAT for the subnet.
+
+Every Cloud Run service sends ALL its traffic through the subnet: a call to an internal-ingress
+service's run.app URL counts as internal only when it leaves through a VPC network with Private
+Google Access on (https://cloud.google.com/run/docs/securing/ingress, "Requests to Cloud Run from
+Cloud Run ... must go to the VPC network to be considered internal"). Public destinations (the
+OAuth issuer's JWKS, a team server's own APIs) then need Cloud NAT, which Direct VPC egress
+supports (https://cloud.google.com/run/docs/configuring/static-outbound-ip)."""
 
 from __future__ import annotations
 
@@ -17,6 +25,7 @@ class Network:
     vpc: gcp.compute.Network
     subnet: gcp.compute.Subnetwork
     peering: gcp.servicenetworking.Connection
+    nat: gcp.compute.RouterNat
 
 
 def network(name: str, google: GcpSpec, apis: list[gcp.projects.Service], parent: pulumi.Resource) -> Network:
@@ -63,4 +72,26 @@ def network(name: str, google: GcpSpec, apis: list[gcp.projects.Service], parent
         deletion_policy="ABANDON",
         opts=after_apis,
     )
-    return Network(vpc=vpc, subnet=subnet, peering=peering)
+    router = gcp.compute.Router(
+        f"{name}-router",
+        project=google.project,
+        name=compute_name(name, "router"),
+        region=google.region,
+        network=vpc.id,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    nat = gcp.compute.RouterNat(
+        f"{name}-nat",
+        project=google.project,
+        name=compute_name(name, "nat"),
+        region=google.region,
+        router=router.name,
+        nat_ip_allocate_option="AUTO_ONLY",
+        source_subnetwork_ip_ranges_to_nat="LIST_OF_SUBNETWORKS",
+        subnetworks=[
+            gcp.compute.RouterNatSubnetworkArgs(name=subnet.id, source_ip_ranges_to_nats=["ALL_IP_RANGES"])
+        ],
+        log_config=gcp.compute.RouterNatLogConfigArgs(enable=True, filter="ERRORS_ONLY"),
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return Network(vpc=vpc, subnet=subnet, peering=peering, nat=nat)

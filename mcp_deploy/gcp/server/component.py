@@ -1,6 +1,6 @@
 """`GcpServer`: one MCP server on the platform. Its image, its own service account, its secrets
-in Secret Manager, a database and role of its own when it uses Postgres, its Cloud Run service,
-and the backend the platform's load balancer routes /<name><path> to."""
+in Secret Manager, a database and role of its own when it uses Postgres, its internal-only Cloud
+Run service, and its place among the gateway's routes (/<name><path>)."""
 
 import pulumi
 import pulumi_gcp as gcp
@@ -8,22 +8,25 @@ import pulumi_gcp as gcp
 from mcp_deploy.gcp.names import account_id
 from mcp_deploy.gcp.platform.backups import BackupSource, backup_env
 from mcp_deploy.gcp.platform.component import GcpPlatform
+from mcp_deploy.gcp.platform.data import redis_url
+from mcp_deploy.gcp.secrets import StoredSecret, generated, grant_read, store_secret
 from mcp_deploy.gcp.server.alerts import server_alerts
-from mcp_deploy.gcp.server.data import database, redis_url
+from mcp_deploy.gcp.server.data import database
 from mcp_deploy.gcp.server.image import check_pullable, server_image
-from mcp_deploy.gcp.server.routing import route
-from mcp_deploy.gcp.server.secrets import StoredSecret, generated, grant_read, store_secret
+from mcp_deploy.gcp.server.upstream import upstream
 from mcp_deploy.gcp.server.workload import Workload, cloud_run_service
 from mcp_deploy.server_args import ServerArgs
 from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server
 
 # The server's Redis client trusts Memorystore's CAs from this env var (PEM, public data).
 REDIS_CA_ENV = "REDIS_CA_CERT"
+# Where our server fetches the keys of its token issuer (the gateway).
+JWKS_ENV = "AUTH_JWKS_URL"
 
 
 class GcpServer(pulumi.ComponentResource):
-    """One MCP server on a GcpPlatform: a Cloud Run service reached at /<name>/mcp through the
-    load balancer, its secrets in Secret Manager, its own database and user when it asks for one."""
+    """One MCP server on a GcpPlatform: a private Cloud Run service the gateway routes /<name>/mcp
+    to, its secrets in Secret Manager, its own database and user when it asks for one."""
 
     url: pulumi.Output[str]
     image: pulumi.Output[str]
@@ -44,12 +47,15 @@ class GcpServer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=platform.apis),
         )
         member = pulumi.Output.concat("serviceAccount:", account.email)
-        needs: list[pulumi.Resource] = [*platform.apis, platform.network.peering, platform.network.subnet]
+        needs: list[pulumi.Resource] = [
+            *platform.apis,
+            platform.network.peering,
+            platform.network.subnet,
+            platform.network.nat,
+        ]
         values: dict[str, pulumi.Input[str]] = dict(spec.secrets)
         values.update({env: generated(name, env, self) for env in spec.generated_secrets})
-        plain: dict[str, pulumi.Input[str]] = dict(
-            spec.plain_env(platform.spec.domain, platform.spec.auth_issuer, platform.spec.auth_audience)
-        )
+        plain = _plain_env(spec, platform)
         created: list[pulumi.Resource] = []
         if spec.postgres is not None and platform.postgres is not None:
             created, url = database(name, name, google, platform.postgres, self)
@@ -83,7 +89,7 @@ class GcpServer(pulumi.ComponentResource):
             platform.spec.production,
             self,
         )
-        platform.add_route(route(name, prefix, spec, service, platform.armor, google, self))
+        platform.add_upstream(upstream(name, spec, service, platform.gateway, google, self))
         server_alerts(name, spec, service, google, platform.channels, self)
 
         self.url = pulumi.Output.from_input(spec.public_url(platform.spec.domain))
@@ -120,9 +126,21 @@ class GcpServer(pulumi.ComponentResource):
         )
 
 
+def _plain_env(spec: ServerSpec, platform: GcpPlatform) -> dict[str, pulumi.Input[str]]:
+    """Behind the gateway a server sees the gateway's tokens, not the client's: the issuer is the
+    gateway, the audience the server's own public URL, and our server fetches the gateway's keys
+    from its internal URL (https, so no AUTH_JWKS_ALLOW_HTTP)."""
+    gateway = platform.gateway
+    plain: dict[str, pulumi.Input[str]] = dict(spec.plain_env(platform.spec.domain, gateway.issuer, None))
+    if spec.is_reference:
+        plain.setdefault(JWKS_ENV, gateway.jwks_url)
+    return plain
+
+
 def _check_platform(spec: ServerSpec, platform: GcpPlatform) -> None:
     """Refuse, before registering anything, what this platform cannot give the server."""
     check_pullable(spec)
+
     missing = [
         kind
         for kind, wanted, present in (

@@ -1,5 +1,5 @@
 """The data the server uses on the platform's shared tier: a database and a role of its own on
-the Cloud SQL instance, and the URLs it connects with (private IPs, TLS required)."""
+the Cloud SQL instance, and the URL it connects with (private IPs, TLS required)."""
 
 from __future__ import annotations
 
@@ -58,11 +58,3 @@ def database(
         )
     )
     return [db, user], pulumi.Output.secret(url)
-
-
-def redis_url(cache: gcp.redis.Instance) -> pulumi.Output[str]:
-    """Memorystore's own AUTH string, TLS (rediss), on its private IP."""
-    url = pulumi.Output.all(cache.auth_string, cache.host, cache.port).apply(
-        lambda parts: f"rediss://:{quote(str(parts[0]), safe='')}@{parts[1]}:{parts[2]}/0"
-    )
-    return pulumi.Output.secret(url)

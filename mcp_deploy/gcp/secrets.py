@@ -1,7 +1,7 @@
-"""A server's secrets in Secret Manager: one secret per env var (given, generated, database URL,
-Redis URL), a version holding the value, and a grant that lets only the server's own account
-read it. Containers refer to the version, never `latest`: a new value is a new version number,
-hence a new Cloud Run revision that reads it."""
+"""Secrets in Secret Manager, a server's or the gateway's: one secret per env var (given,
+generated, database URL, Redis URL, signing key), a version holding the value, and a grant that
+lets only the workload's own account read it. Containers refer to the version, never `latest`:
+a new value is a new version number, hence a new Cloud Run revision that reads it."""
 
 from __future__ import annotations
 
