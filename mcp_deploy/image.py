@@ -87,8 +87,9 @@ class McpImage(pulumi.ComponentResource):
 
 
 def image_tag(context: Path, dockerfile: Path | None = None) -> str:
-    """`<context name>-<16 hex>`: the context's name keeps images of several servers apart in one
-    repository; the hash covers every file pulumi-docker hashes, plus the build options that also
+    """`<name>-<16 hex>`: the name (of the Dockerfile's folder: `gateway` for a root context built
+    with gateway/Dockerfile, never the clone's own folder name) keeps images of several servers
+    apart in one repository; the hash covers every file pulumi-docker hashes, plus the build options that also
     make it rebuild (Dockerfile path, platform)."""
     dockerfile = dockerfile or context / "Dockerfile"
     digest = hashlib.sha256()
@@ -96,7 +97,7 @@ def image_tag(context: Path, dockerfile: Path | None = None) -> str:
     for path in context_files(context, dockerfile):
         digest.update(_file_digest(context / path, path))
     digest.update(f"\0{_relative_to(dockerfile, context)}\0{PLATFORM}".encode())
-    label = re.sub(r"[^a-z0-9]+", "-", context.resolve().name.lower()).strip("-")[:40] or "context"
+    label = re.sub(r"[^a-z0-9]+", "-", dockerfile.resolve().parent.name.lower()).strip("-")[:40] or "context"
     return f"{label}-{digest.hexdigest()[:16]}"
 
 

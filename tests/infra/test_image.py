@@ -164,3 +164,18 @@ def test_an_ignored_directory_is_entered_only_where_an_exception_reaches(
     monkeypatch.setattr("mcp_deploy.image.os.walk", recording_walk)
     assert context_files(tmp_path) == ["app/src/main.py"]
     assert sorted(entered) == [".", "app", "app/src"]
+
+
+def test_a_root_context_is_named_for_its_dockerfiles_folder_not_the_clone(tmp_path: Path) -> None:
+    """Plans must not depend on where the repository was cloned (a CI runner's folder name)."""
+    for clone in ("main", "checkout-2"):
+        root = tmp_path / clone
+        (root / "gateway").mkdir(parents=True)
+        (root / "gateway" / "Dockerfile").write_text("FROM scratch\n")
+        (root / "gateway" / "app.py").write_text("print()\n")
+    tags = {
+        image_tag(tmp_path / clone, tmp_path / clone / "gateway" / "Dockerfile")
+        for clone in ("main", "checkout-2")
+    }
+    assert len(tags) == 1
+    assert next(iter(tags)).startswith("gateway-")
