@@ -48,10 +48,14 @@ def repository(
 
 
 def built_image(
-    name: str, context: Path, repo: aws.ecr.Repository, parent: pulumi.Resource
+    name: str,
+    context: Path,
+    repo: aws.ecr.Repository,
+    parent: pulumi.Resource,
+    dockerfile: Path | None = None,
 ) -> pulumi.Output[str]:
-    """Build `context` (see mcp_deploy/image.py for the tag), push it to `repo`, and return
-    name@sha256:digest."""
+    """Build `context` with `dockerfile` (default `<context>/Dockerfile`; see mcp_deploy/image.py
+    for the tag), push it to `repo`, and return name@sha256:digest."""
     token = aws.ecr.get_authorization_token_output(
         registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=parent)
     )
@@ -61,7 +65,9 @@ def built_image(
         username=token.user_name,
         password=token.password,
     )
-    return McpImage(name, None, access, pulumi.ResourceOptions(parent=parent), context=context).ref
+    return McpImage(
+        name, None, access, pulumi.ResourceOptions(parent=parent), context=context, dockerfile=dockerfile
+    ).ref
 
 
 def ecr_repository_arn(reference: str) -> str | None:

@@ -14,8 +14,9 @@ import pytest
 
 from mcp_deploy.aws.cron import CronNotSupported, eventbridge_cron
 from mcp_deploy.aws.platform.backups import ephemeral_gib
+from mcp_deploy.aws.platform.edge import waf_limit
 from mcp_deploy.aws.server import _check
-from mcp_deploy.aws.server.routing import rewrite
+from mcp_deploy.platform_spec import PlatformArgsError
 from mcp_deploy.server_spec import DRAIN_SECONDS, ServerArgsError, resolve_server
 from tests.harness.monitor import Registration
 from tests.harness.program import ProgramRun, run_program
@@ -84,7 +85,7 @@ def test_one_network_one_load_balancer_one_database_for_two_servers(
     for kind in ("aws:ec2/vpc:Vpc", "aws:lb/loadBalancer:LoadBalancer", "aws:rds/instance:Instance",
                  "aws:elasticache/replicationGroup:ReplicationGroup", "aws:ecs/cluster:Cluster"):  # fmt: skip
         run.one(kind)
-    assert len(run.of_type(SERVICE)) == 2
+    assert sorted(s.name for s in run.of_type(SERVICE)) == ["mcp-gateway", "notes-server", "tools-server"]
     # Only notes has a database (and its URL, and the step that creates its role and database).
     database_secrets = [
         s.name for s in run.of_type("aws:secretsmanager/secret:Secret") if "database-url" in s.name
@@ -95,131 +96,155 @@ def test_one_network_one_load_balancer_one_database_for_two_servers(
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_each_target_group_checks_the_servers_own_port_and_path(
-    runs: dict[str, ProgramRun], stack: str
-) -> None:
+def test_the_load_balancers_only_target_is_the_gateway(runs: dict[str, ProgramRun], stack: str) -> None:
     run = runs[stack]
-    groups = {g.name: g.inputs for g in run.of_type("aws:lb/targetGroup:TargetGroup")}
-    assert (groups["tools-tasks"]["port"], groups["tools-tasks"]["healthCheck"]["path"]) == (3000, "/healthz")
-    assert (groups["notes-tasks"]["port"], groups["notes-tasks"]["healthCheck"]["path"]) == (8000, "/ready")
-    assert all(g["deregistrationDelay"] > DRAIN_SECONDS for g in groups.values())
-    assert all(len(g["name"]) <= 32 for g in groups.values())
-    assert "stickiness" not in groups["tools-tasks"]
-
-
-def test_a_sticky_server_gets_load_balancer_cookies(runs: dict[str, ProgramRun]) -> None:
-    group = runs["other"].named("aws:lb/targetGroup:TargetGroup", "tools-tasks").inputs
-    assert group["stickiness"]["type"] == "lb_cookie"
-    assert group["stickiness"]["enabled"] is True
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_a_prebuilt_server_runs_its_own_command_on_its_own_port(
-    runs: dict[str, ProgramRun], stack: str
-) -> None:
-    run = runs[stack]
-    tools = containers(run, "tools-server")["server"]
-    assert "command" not in tools  # the image's own arguments: no `serve`
-    assert "entryPoint" not in tools
-    assert tools["portMappings"] == [{"containerPort": 3000, "protocol": "tcp"}]
-    assert "user" not in tools  # the image's own user
-    assert tools["image"].startswith("ghcr.io/acme/tools@sha256:")
-    notes = containers(run, "notes-server")["server"]
-    assert notes["command"] == ["serve"]
-    assert notes["user"] == "10001:10001"
-    for container in (tools, notes):
-        # No container health check: it would need a binary in the image; the target group checks.
-        assert "healthCheck" not in container
-        assert container["readonlyRootFilesystem"] is True
-        assert container["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_a_secret_reaches_the_container_only_by_reference(runs: dict[str, ProgramRun], stack: str) -> None:
-    run = runs[stack]
-    secrets = {s.name: s.state["arn"] for s in run.of_type("aws:secretsmanager/secret:Secret")}
-    tools = containers(run, "tools-server")["server"]
-    assert tools["secrets"] == [{"name": "API_KEY", "valueFrom": secrets["tools-api-key"]}]
-    assert "x" * 20 not in json.dumps(tools)
-    assert "x" * 20 not in json.dumps([r.inputs for r in run.resources if r.type != VERSION])
-    for version in run.of_type(VERSION):
-        assert "secretString" in version.secret_inputs
-    notes = {s["name"] for s in containers(run, "notes-server")["server"]["secrets"]}
-    assert notes == {"DATABASE_URL", "REDIS_URL", "MCP_REQUEST_STATE_KEY"}
-    # each execution role reads exactly the secrets its containers name
-    statements = policies(run)
-    [tools_reads] = [
-        s for s in statements["tools-execution"] if "secretsmanager:GetSecretValue" in s["Action"]
-    ]
-    assert tools_reads["Resource"] == [secrets["tools-api-key"]]
-    [notes_reads] = [
-        s for s in statements["notes-execution"] if "secretsmanager:GetSecretValue" in s["Action"]
-    ]
-    assert sorted(notes_reads["Resource"]) == sorted(
-        secrets[n]
-        for n in (
-            "notes-database-url",
-            "notes-redis-url",
-            "notes-mcp-request-state-key",
-            "mcp-postgres-admin-url",
-        )
-    )
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_only_a_server_with_a_database_gets_a_backup(runs: dict[str, ProgramRun], stack: str) -> None:
-    run = runs[stack]
-    [schedule] = run.of_type("aws:scheduler/schedule:Schedule")
-    assert owned_by(run, schedule, "notes")
-    assert not [r for r in run.resources if owned_by(run, r, "tools") and "backup" in r.name]
-    job = containers(run, "notes-backup")["backup"]
-    assert (job["entryPoint"], job["command"]) == (["mcp-backup"], ["dump"])
-    assert [s["name"] for s in job["secrets"]] == ["PG_URL_NOTES"]
-    assert [e["name"] for e in job["environment"]] == ["AWS_REGION", "BACKUP_URL", "TMPDIR"]
-    assert (
-        schedule.inputs["scheduleExpression"]
-        == {
-            "dev": "cron(0 3 * * ? *)",
-            "prod": "cron(15 2 ? * 2-6 *)",
-        }[stack]
-    )
-    assert (
-        schedule.inputs["target"]["ecsParameters"]["taskDefinitionArn"]
-        == run.named(TASK, "notes-backup").state["arn"]
-    )
-    assert '"command": ["restore", "notes", "latest"]' in run.outputs["notes_restore"]
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_listener_rules_route_each_server_under_its_name(runs: dict[str, ProgramRun], stack: str) -> None:
-    run = runs[stack]
-    rules = {r.name: r for r in run.of_type("aws:lb/listenerRule:ListenerRule")}
-    groups = {g.name: g.state["arn"] for g in run.of_type("aws:lb/targetGroup:TargetGroup")}
+    assert run.of_type("aws:lb/listenerRule:ListenerRule") == []
+    [group] = run.of_type("aws:lb/targetGroup:TargetGroup")
+    assert group.name == "mcp-gateway"
+    assert (group.inputs["port"], group.inputs["healthCheck"]["path"]) == (8080, "/ready")
+    assert group.inputs["deregistrationDelay"] > DRAIN_SECONDS
     https = next(lst for lst in run.of_type("aws:lb/listener:Listener") if lst.inputs["port"] == 443)
-    assert https.inputs["defaultActions"][0]["fixedResponse"]["statusCode"] == "404"
-    for server in ("notes", "tools"):
-        mcp, metadata = rules[f"{server}-mcp"].inputs, rules[f"{server}-metadata"].inputs
-        assert mcp["conditions"][0]["pathPattern"]["values"] == [f"/{server}/mcp", f"/{server}/mcp/*"]
-        assert mcp["transforms"] == [
-            {
-                "type": "url-rewrite",
-                "urlRewriteConfig": {"rewrite": {"regex": f"^/{server}/mcp(.*)$", "replace": "/mcp$1"}},
-            }
-        ]
-        assert metadata["conditions"][0]["pathPattern"]["values"] == [
-            f"/.well-known/oauth-protected-resource/{server}/mcp"
-        ]
-        assert "transforms" not in metadata  # the server serves its metadata at that very path
-        for rule in (mcp, metadata):
-            assert rule["actions"] == [{"type": "forward", "targetGroupArn": groups[f"{server}-tasks"]}]
-            assert rule["listenerArn"] == https.state["arn"]
-    priorities = [r.inputs["priority"] for r in rules.values()]
-    assert len(set(priorities)) == len(priorities)
+    assert https.inputs["defaultActions"] == [{"type": "forward", "targetGroupArn": group.state["arn"]}]
+    assert run.one("aws:lb/loadBalancer:LoadBalancer").inputs["idleTimeout"] == 900
+    balanced = {s.name: s.inputs.get("loadBalancers") for s in run.of_type(SERVICE)}
+    assert balanced.pop("mcp-gateway") == [
+        {"targetGroupArn": group.state["arn"], "containerName": "gateway", "containerPort": 8080}
+    ]
+    assert not any(balanced.values()), balanced  # no server is behind the load balancer
+    assert run.named(SERVICE, "mcp-gateway").inputs["desiredCount"] >= 2
 
 
-def test_the_rewrite_keeps_the_rest_of_the_path_and_escapes_the_servers_path() -> None:
-    spec = resolve_server("docs", {"image": "ghcr.io/acme/docs:1", "path": "/v1.0/mcp"})
-    assert rewrite(spec) == (r"^/docs/v1\.0/mcp(.*)$", "/v1.0/mcp$1")
+def routes(run: ProgramRun) -> dict[str, Any]:
+    env = {e["name"]: e["value"] for e in containers(run, "mcp-gateway")["gateway"]["environment"]}
+    return json.loads(env["GATEWAY_ROUTES"])
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_gateway_routes_every_server_to_its_service_connect_name(
+    runs: dict[str, ProgramRun], stack: str
+) -> None:
+    run = runs[stack]
+    assert routes(run) == {
+        "notes": {"upstream": "http://notes:8000", "path": "/mcp", "scopes": ["notes:read", "notes:write"],
+                  "sticky": False, "discovery": "none"},
+        "tools": {"upstream": "http://tools:3000", "path": "/mcp", "scopes": [], "sticky": False,
+                  "discovery": "none"},
+    }  # fmt: skip
+    namespace = run.one("aws:servicediscovery/httpNamespace:HttpNamespace").state["arn"]
+    assert run.one("aws:ecs/cluster:Cluster").inputs["serviceConnectDefaults"] == {"namespace": namespace}
+    for service, port_name, alias, port in (
+        ("notes-server", "mcp", "notes", 8000),
+        ("tools-server", "mcp", "tools", 3000),
+        ("mcp-gateway", "gateway", "gateway", 8080),
+    ):
+        connect = run.named(SERVICE, service).inputs["serviceConnectConfiguration"]
+        assert (connect["enabled"], connect["namespace"]) == (True, namespace)
+        [published] = connect["services"]
+        assert (published["portName"], published["clientAlias"]) == (
+            port_name,
+            [{"dnsName": alias, "port": port}],
+        )
+        # The proxy must not cut streams: no per-request limit, idle as long as the ALB's.
+        assert published["timeout"] == {"idleTimeoutSeconds": 900, "perRequestTimeoutSeconds": 0}
+        container = next(c for c in containers(run, service).values() if c.get("portMappings"))
+        assert container["portMappings"][0]["name"] == port_name
+        assert container["portMappings"][0]["containerPort"] == port
+
+
+def test_a_sticky_server_is_reached_through_its_replicas_dns_records(runs: dict[str, ProgramRun]) -> None:
+    run = runs["other"]
+    namespace = run.one("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
+    records = run.named("aws:servicediscovery/service:Service", "tools-replicas").inputs
+    assert records["dnsConfig"]["namespaceId"] == namespace.state["id"]
+    assert records["dnsConfig"]["routingPolicy"] == "MULTIVALUE"
+    assert [r["type"] for r in records["dnsConfig"]["dnsRecords"]] == ["A"]
+    tools = run.named(SERVICE, "tools-server").inputs
+    assert tools["serviceRegistries"] == {
+        "registryArn": run.named("aws:servicediscovery/service:Service", "tools-replicas").state["arn"]
+    }
+    assert "services" not in tools["serviceConnectConfiguration"]  # a client only (for gateway:8080)
+    assert routes(run)["tools"] == {
+        "upstream": f"http://tools.{namespace.inputs['name']}:3000",
+        "path": "/mcp",
+        "scopes": [],
+        "sticky": True,
+        "discovery": "dns",
+    }
+    assert not runs["dev"].of_type("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_gateways_signing_key_and_redis_url_are_secrets_by_reference(
+    runs: dict[str, ProgramRun], stack: str
+) -> None:
+    run = runs[stack]
+    key = run.one("tls:index/privateKey:PrivateKey")
+    assert (key.inputs["algorithm"], key.inputs["ecdsaCurve"]) == ("ECDSA", "P256")
+    secrets = {s.name: s.state["arn"] for s in run.of_type("aws:secretsmanager/secret:Secret")}
+    gateway = containers(run, "mcp-gateway")["gateway"]
+    assert gateway["secrets"] == [
+        {"name": "GATEWAY_SIGNING_KEY", "valueFrom": secrets["mcp-gateway-signing-key"]},
+        {"name": "REDIS_URL", "valueFrom": secrets["mcp-gateway-redis-url"]},
+    ]
+    version = run.named(VERSION, "mcp-gateway-signing-key")
+    assert "secretString" in version.secret_inputs
+    assert key.urn in version.property_dependencies["secretString"]
+    env = {e["name"]: e["value"] for e in gateway["environment"]}
+    assert not {"GATEWAY_SIGNING_KEY", "REDIS_URL"} & set(env)
+    assert env["REDIS_KEY_PREFIX"] == "gateway:"
+    domain = f"mcp-{stack}.example.com"
+    assert (env["GATEWAY_PUBLIC_URL"], env["GATEWAY_ISSUER"], env["AUTH_ISSUER"]) == (
+        f"https://{domain}",
+        f"https://{domain}/gateway",
+        "https://auth.example.com",
+    )
+    assert env.get("GATEWAY_ALLOWED_ORIGINS") == ("https://app.example.com" if stack == "prod" else None)
+    [reads] = [
+        s for s in policies(run)["mcp-gateway-execution"] if "secretsmanager:GetSecretValue" in s["Action"]
+    ]
+    assert sorted(reads["Resource"]) == sorted(
+        [secrets["mcp-gateway-signing-key"], secrets["mcp-gateway-redis-url"]]
+    )
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_waf_limits_each_address_in_front_of_the_load_balancer(
+    runs: dict[str, ProgramRun], stack: str
+) -> None:
+    run = runs[stack]
+    acl = run.one("aws:wafv2/webAcl:WebAcl")
+    association = run.one("aws:wafv2/webAclAssociation:WebAclAssociation").inputs
+    assert association == {
+        "resourceArn": run.one("aws:lb/loadBalancer:LoadBalancer").state["arn"],
+        "webAclArn": acl.state["arn"],
+    }
+    assert acl.inputs["scope"] == "REGIONAL"
+    [rule] = acl.inputs["rules"]
+    rate = rule["statement"]["rateBasedStatement"]
+    # 1200 a minute (the default) over WAF's 5-minute window; the connecting address, not a header.
+    assert (rate["limit"], rate["evaluationWindowSec"], rate["aggregateKeyType"]) == (6000, 300, "IP")
+    assert rule["action"]["block"]["customResponse"]["responseCode"] == 429
+
+
+@pytest.mark.parametrize(("per_minute", "ok"), [(1, False), (2, True), (1200, True), (500_000_000, False)])
+def test_the_edge_rate_stays_within_what_waf_accepts(per_minute: int, ok: bool) -> None:
+    if ok:
+        assert 10 <= waf_limit(per_minute) <= 2_000_000_000
+    else:
+        with pytest.raises(PlatformArgsError, match="edge_requests_per_minute"):
+            waf_limit(per_minute)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_our_server_trusts_the_gateways_tokens(runs: dict[str, ProgramRun], stack: str) -> None:
+    env = {e["name"]: e["value"] for e in containers(runs[stack], "notes-server")["server"]["environment"]}
+    domain = f"mcp-{stack}.example.com"
+    assert env["AUTH_ISSUER"] == f"https://{domain}/gateway"
+    assert env["AUTH_JWKS_URL"] == "http://gateway:8080/.well-known/jwks.json"
+    assert env["AUTH_JWKS_ALLOW_HTTP"] == "true"
+    assert env["AUTH_AUDIENCE"] == f"https://{domain}/notes/mcp"
+    tools = {e["name"] for e in containers(runs[stack], "tools-server")["server"]["environment"]}
+    assert not {n for n in tools if n.startswith("AUTH_")}  # it verifies no tokens: nothing to trust
 
 
 # --- defect 1: ordering -----------------------------------------------------------------------
@@ -247,9 +272,6 @@ def test_services_wait_for_secret_values_grants_data_and_routes(
         service = run.named(SERVICE, f"{server}-server")
         assert service.inputs["waitForSteadyState"] is True
         assert service.inputs["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
-        assert {
-            r.urn for r in run.of_type("aws:lb/listenerRule:ListenerRule") if owned_by(run, r, server)
-        } <= set(service.dependencies)
     notes = transitive(run, run.named(SERVICE, "notes-server"))
     tools = transitive(run, run.named(SERVICE, "tools-server"))
     for data in (
@@ -263,6 +285,24 @@ def test_services_wait_for_secret_values_grants_data_and_routes(
     schedule = run.one("aws:scheduler/schedule:Schedule")
     assert run.named(VERSION, "notes-database-url").urn in transitive(run, schedule)
     assert run.named("aws:iam/rolePolicy:RolePolicy", "notes-backup-scheduler").urn in schedule.dependencies
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_gateway_starts_after_its_secrets_grants_listener_and_every_server(
+    runs: dict[str, ProgramRun], stack: str
+) -> None:
+    run = runs[stack]
+    gateway = run.named(SERVICE, "mcp-gateway")
+    needs = transitive(run, gateway)
+    for version in ("mcp-gateway-signing-key", "mcp-gateway-redis-url"):
+        assert run.named(VERSION, version).urn in needs
+    assert run.named("aws:iam/rolePolicy:RolePolicy", "mcp-gateway-execution").urn in needs
+    assert run.one("aws:elasticache/replicationGroup:ReplicationGroup").urn in needs
+    https = next(lst for lst in run.of_type("aws:lb/listener:Listener") if lst.inputs["port"] == 443)
+    assert https.urn in gateway.dependencies
+    for server in ("notes-server", "tools-server"):
+        assert run.named(SERVICE, server).urn in gateway.dependencies
+    assert gateway.inputs["waitForSteadyState"] is True
 
 
 # --- defect 4: backups can write, are sized, and are watched ----------------------------------
@@ -405,7 +445,7 @@ def test_data_is_private_encrypted_tls_only_and_protected_in_prod(
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_security_groups_admit_only_the_next_hop_on_each_servers_port(
+def test_security_groups_admit_only_the_next_hop_and_servers_only_the_gateway(
     runs: dict[str, ProgramRun], stack: str
 ) -> None:
     run = runs[stack]
@@ -423,12 +463,16 @@ def test_security_groups_admit_only_the_next_hop_on_each_servers_port(
     }
     assert admitted == {
         *((cidr, "mcp-alb", port) for cidr in ("0.0.0.0/0", "::/0") for port in (443, 80)),
-        ("mcp-alb", "notes-tasks", 8000),
-        ("mcp-alb", "tools-tasks", 3000),
+        ("mcp-alb", "mcp-gateway", 8080),
+        ("mcp-gateway", "notes-tasks", 8000),
+        ("mcp-gateway", "tools-tasks", 3000),
+        ("notes-tasks", "mcp-gateway", 8080),  # the gateway's JWKS, for our server only
+        ("mcp-gateway", "mcp-redis", 6379),
         ("notes-tasks", "mcp-postgres", 5432),
         ("notes-tasks", "mcp-redis", 6379),
         ("mcp-backup", "mcp-postgres", 5432),
     }
+    assert not {target for source, target, _ in admitted if source == "mcp-alb"} - {"mcp-gateway"}
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -472,6 +516,7 @@ def test_names_stay_within_aws_limits(runs: dict[str, ProgramRun]) -> None:
         "aws:scheduler/schedule:Schedule": 64,
         "aws:elasticache/replicationGroup:ReplicationGroup": 40,
         "aws:rds/instance:Instance": 63,
+        "aws:wafv2/webAcl:WebAcl": 128,
     }
     for run in runs.values():
         for kind, name in physical_names(run):

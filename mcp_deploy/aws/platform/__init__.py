@@ -1,12 +1,12 @@
 """`AwsPlatform`: what every server of one stack shares on aws-ecs.
 
-The network (a new VPC, or an existing one), the ECS cluster, the public ALB with its TLS listener,
-certificate and DNS alias, Postgres on RDS and Redis on ElastiCache only when asked for, the backup
-bucket and image, the alarm topic. Servers (`AwsServer`) take the platform and read its handles,
-plain attributes so the component schema sees only the outputs.
+The network (a new VPC, or an existing one), the ECS cluster and its Service Connect namespace, the
+public ALB with its TLS listener, certificate, DNS alias and WAF rate limit, Postgres on RDS and
+Redis on ElastiCache only when asked for, the backup bucket and image, the alarm topic, and the
+gateway: the one service the ALB reaches. Servers (`AwsServer`) take the platform, read its
+handles (plain attributes so the component schema sees only the outputs) and register their
+routes; `finish()` builds the gateway with every route.
 """
-
-import hashlib
 
 import pulumi
 import pulumi_aws as aws
@@ -14,16 +14,14 @@ import pulumi_aws as aws
 from mcp_deploy.aws.platform.alarms import alarm_topic, data_alarms
 from mcp_deploy.aws.platform.backups import Backups, backups
 from mcp_deploy.aws.platform.data import Postgres, Redis, postgres, redis
+from mcp_deploy.aws.platform.discovery import Discovery
 from mcp_deploy.aws.platform.edge import Edge, edge
+from mcp_deploy.aws.platform.gateway import HOST, Gateway, Upstream, gateway
 from mcp_deploy.aws.platform.network import Network, network
-from mcp_deploy.aws.security import security_group
+from mcp_deploy.aws.security import REDIS_PORT, allow, https_out, security_group
 from mcp_deploy.names import physical_name
 from mcp_deploy.platform_args import PlatformArgs
 from mcp_deploy.platform_spec import PlatformArgsError, PlatformSpec, resolve_platform
-
-# Listener rule priorities are unique per listener and fail on reuse (PriorityInUse) even when a
-# rule only moves: each server's rules get priorities derived from its name, stable across runs.
-PRIORITY_SLOTS = 20000
 
 
 class AwsPlatform(pulumi.ComponentResource):
@@ -44,10 +42,14 @@ class AwsPlatform(pulumi.ComponentResource):
         self.spec: PlatformSpec = spec
         self.region: pulumi.Output[str] = aws.get_region_output(opts=pulumi.InvokeOptions(parent=self)).region
         self.network: Network = network(name, spec.aws, self)
+        self.discovery = Discovery(name, self.network.vpc_id, self)
         self.cluster = aws.ecs.Cluster(
             f"{name}-cluster",
             name=physical_name(name, limit=255),
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="enabled")],
+            service_connect_defaults=aws.ecs.ClusterServiceConnectDefaultsArgs(
+                namespace=self.discovery.namespace.arn
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.alb_group = security_group(
@@ -59,8 +61,16 @@ class AwsPlatform(pulumi.ComponentResource):
         )
         self._public_ingress(name)
         self.edge: Edge = edge(
-            name, spec.domain, spec.aws, self.network, self.alb_group, spec.production, self
+            name, spec.domain, spec.aws, spec.gateway, self.network, self.alb_group, spec.production, self
         )
+        # Servers admit only this group; it exists before them so their rules can name it.
+        self.gateway_group = security_group(
+            f"{name}-gateway", (name, "gateway"), self.network.vpc_id, "MCP gateway tasks", self
+        )
+        self.gateway_rules: list[pulumi.Resource] = [
+            *allow(f"{name}-alb-to-gateway", self.alb_group, self.gateway_group, spec.gateway.port, self),
+            https_out(f"{name}-gateway", self.gateway_group, self),  # the issuer's JWKS, AWS APIs, ECR
+        ]
         self.topic = alarm_topic(name, spec.alert_email, self)
 
         self.postgres_group: aws.ec2.SecurityGroup | None = None
@@ -87,8 +97,12 @@ class AwsPlatform(pulumi.ComponentResource):
                 f"{name}-redis", (name, "redis"), self.network.vpc_id, "Redis: only from its users", self
             )
             self.redis = redis(name, spec.redis, self.network, self.redis_group, self)
+            self.gateway_rules += allow(
+                f"{name}-gateway-to-redis", self.gateway_group, self.redis_group, REDIS_PORT, self
+            )
         data_alarms(name, self.topic, self.postgres, self.redis, self)
-        self._priorities: dict[int, str] = {}
+        self._upstreams: dict[str, Upstream] = {}
+        self.gateway: Gateway | None = None
 
         self.url = pulumi.Output.from_input(f"https://{spec.domain}")
         self.database = self.postgres.instance.identifier if self.postgres else pulumi.Output.from_input("")
@@ -99,22 +113,31 @@ class AwsPlatform(pulumi.ComponentResource):
         self._finished = False
 
     def finish(self) -> None:
-        """Call once, after the last server: the outputs are final then (the same step as on
-        gcp-cloudrun, where the URL map and the backup job need every server)."""
+        """Call once, after the last server: the gateway is built with every server's route, and
+        the outputs are final then (the same step as on gcp-cloudrun and kubernetes)."""
         if not self._finished:
             self._finished = True
+            self.gateway = gateway(self, list(self._upstreams.values()))
             self.register_outputs({key: getattr(self, key) for key in type(self).__annotations__})
 
-    def rule_priority(self, server: str) -> int:
-        """A listener-rule priority of `server`'s own (it uses this one and the next)."""
-        slot = int(hashlib.sha256(server.encode()).hexdigest(), 16) % PRIORITY_SLOTS
-        taken = self._priorities.get(slot)
-        if taken is not None and taken != server:
-            raise PlatformArgsError(
-                f"servers {taken!r} and {server!r} hash to the same listener-rule priority; rename one"
-            )
-        self._priorities[slot] = server
-        return 10 + 2 * slot
+    def register(self, upstream: Upstream) -> None:
+        """A server's route, for the gateway finish() builds."""
+        server = upstream.spec.name
+        if self._finished:
+            raise PlatformArgsError(f"aws platform {self.prefix}: server {server!r} added after finish()")
+        if server in self._upstreams:
+            raise PlatformArgsError(f"aws platform {self.prefix}: two servers named {server!r}")
+        self._upstreams[server] = upstream
+
+    @property
+    def gateway_issuer(self) -> str:
+        """The issuer of the tokens the gateway signs for servers (gateway contract)."""
+        return f"https://{self.spec.domain}/gateway"
+
+    @property
+    def gateway_jwks_url(self) -> str:
+        """Where servers fetch the gateway's keys: its private Service Connect address."""
+        return f"http://{HOST}:{self.spec.gateway.port}/.well-known/jwks.json"
 
     def _public_ingress(self, name: str) -> None:
         for port in (443, 80):

@@ -51,6 +51,12 @@ class Redis:
     auth_token: pulumi.Output[str]
     nodes: int
 
+    def url(self) -> pulumi.Output[str]:
+        """rediss://:<token>@<primary>:<port>/0, a secret."""
+        return pulumi.Output.all(self.auth_token, self.group.primary_endpoint_address, self.group.port).apply(
+            lambda parts: f"rediss://:{quote(str(parts[0]), safe='')}@{parts[1]}:{parts[2]}/0"
+        )
+
 
 def postgres(
     name: str,

@@ -1,8 +1,9 @@
-"""`AwsServer`: one MCP server on the platform's cluster, behind the platform's load balancer.
+"""`AwsServer`: one MCP server on the platform's cluster, private, behind the platform's gateway.
 
 Its image (built into an ECR repository of its own, or prebuilt and pinned to its digest), its
 secrets, a database and role of its own on the shared instance when it asks, its task and
-service, its routes and its alarms; with a backed-up database, its scheduled dump.
+service, its private address and its alarms; with a backed-up database, its scheduled dump. It
+registers its route with the platform, whose finish() builds the gateway.
 """
 
 from pathlib import Path
@@ -11,6 +12,7 @@ import pulumi
 
 from mcp_deploy.aws.images import built_image, ecr_repository_arn, repository
 from mcp_deploy.aws.platform import AwsPlatform
+from mcp_deploy.aws.platform.gateway import Upstream
 from mcp_deploy.aws.secret import StoredSecret, stored_secret
 from mcp_deploy.aws.server.alarms import server_alarms
 from mcp_deploy.aws.server.backup import backup
@@ -24,8 +26,8 @@ from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server
 
 
 class AwsServer(pulumi.ComponentResource):
-    """One MCP server on an AwsPlatform: a Fargate service behind the ALB at /<name>/mcp, its
-    secrets in Secrets Manager, its own database and role when it asks for one."""
+    """One MCP server on an AwsPlatform: a private Fargate service the gateway serves at
+    /<name>/mcp, its secrets in Secrets Manager, its own database and role when it asks for one."""
 
     url: pulumi.Output[str]
     image: pulumi.Output[str]
@@ -59,7 +61,10 @@ class AwsServer(pulumi.ComponentResource):
         log_groups = [logs, platform.backups.log_group] if backed_up and platform.backups else [logs]
         role = execution_role(spec, platform, log_groups, startup, repositories, self)
         work = workload(spec, platform, image, logs, role, startup, route, self)
-        server_alarms(spec, platform, route, work, self)
+        platform.register(
+            Upstream(spec=spec, host=route.host, discovery=route.discovery, service=work.service)
+        )
+        server_alarms(spec, platform, work, self)
 
         self.restore_command = pulumi.Output.from_input("")
         if backed_up and spec.postgres is not None and platform.backups is not None:

@@ -1,5 +1,6 @@
-"""Alarms on one server, to the platform's topic: its 5xx rate, p99 latency, unhealthy tasks, CPU
-and memory."""
+"""Alarms on one server, to the platform's topic: its 5xx rate and p99 latency as its Service
+Connect proxy sees them, CPU and memory. A sticky server bypasses Service Connect (the gateway
+dials its tasks), so the gateway's own alarms and per-route metrics cover its requests."""
 
 from __future__ import annotations
 
@@ -8,77 +9,55 @@ import pulumi_aws as aws
 
 from mcp_deploy.aws.alarm import FIVE_MINUTES, alarm, query
 from mcp_deploy.aws.platform import AwsPlatform
-from mcp_deploy.aws.server.routing import Routing
 from mcp_deploy.aws.server.workload import Workload
 from mcp_deploy.server_spec import ServerSpec
 
 
-def server_alarms(
-    spec: ServerSpec, platform: AwsPlatform, route: Routing, work: Workload, parent: pulumi.Resource
-) -> None:
+def server_alarms(spec: ServerSpec, platform: AwsPlatform, work: Workload, parent: pulumi.Resource) -> None:
     name, prefix, topic = spec.name, platform.prefix, platform.topic
-    target = {
-        "LoadBalancer": platform.edge.load_balancer.arn_suffix,
-        "TargetGroup": route.target_group.arn_suffix,
-    }
     service = {"ClusterName": platform.cluster.name, "ServiceName": work.service.name}
-    alarm(
-        f"{name}-5xx-rate",
-        (prefix, name, "5xx-rate"),
-        f"More than 5% of requests to {name} failed with a 5xx for 10 minutes",
-        aws.cloudwatch.MetricAlarmArgs(
-            comparison_operator="GreaterThanThreshold",
-            threshold=5,
-            evaluation_periods=2,
-            metric_queries=[
-                # 5xx counts are absent, not 0, in quiet periods.
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="rate",
-                    expression="100 * FILL(errors, 0) / MAX([FILL(errors, 0), requests])",
-                    label="5xx %",
-                    return_data=True,
-                ),
-                query("errors", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", target),
-                query("requests", "AWS/ApplicationELB", "RequestCount", target),
-            ],
-        ),
-        topic,
-        parent,
-    )
-    alarm(
-        f"{name}-latency-p99",
-        (prefix, name, "latency-p99"),
-        f"{name}: p99 response time above 2 s for 15 minutes",
-        aws.cloudwatch.MetricAlarmArgs(
-            namespace="AWS/ApplicationELB",
-            metric_name="TargetResponseTime",
-            dimensions=target,
-            extended_statistic="p99",
-            period=FIVE_MINUTES,
-            evaluation_periods=3,
-            comparison_operator="GreaterThanThreshold",
-            threshold=2,
-        ),
-        topic,
-        parent,
-    )
-    alarm(
-        f"{name}-unhealthy-hosts",
-        (prefix, name, "unhealthy-hosts"),
-        f"A task of {name} fails its health check (no healthy task is an outage)",
-        aws.cloudwatch.MetricAlarmArgs(
-            namespace="AWS/ApplicationELB",
-            metric_name="UnHealthyHostCount",
-            dimensions=target,
-            statistic="Maximum",
-            period=60,
-            evaluation_periods=3,
-            comparison_operator="GreaterThanThreshold",
-            threshold=0,
-        ),
-        topic,
-        parent,
-    )
+    if not spec.sticky:
+        connect = {**service, "DiscoveryName": name}
+        alarm(
+            f"{name}-5xx-rate",
+            (prefix, name, "5xx-rate"),
+            f"More than 5% of requests to {name} failed with a 5xx for 10 minutes",
+            aws.cloudwatch.MetricAlarmArgs(
+                comparison_operator="GreaterThanThreshold",
+                threshold=5,
+                evaluation_periods=2,
+                metric_queries=[
+                    # 5xx counts are absent, not 0, in quiet periods.
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="rate",
+                        expression="100 * FILL(errors, 0) / MAX([FILL(errors, 0), requests])",
+                        label="5xx %",
+                        return_data=True,
+                    ),
+                    query("errors", "AWS/ECS", "HTTPCode_Target_5XX_Count", connect),
+                    query("requests", "AWS/ECS", "RequestCount", connect),
+                ],
+            ),
+            topic,
+            parent,
+        )
+        alarm(
+            f"{name}-latency-p99",
+            (prefix, name, "latency-p99"),
+            f"{name}: p99 response time above 2 s for 15 minutes",
+            aws.cloudwatch.MetricAlarmArgs(
+                namespace="AWS/ECS",
+                metric_name="TargetResponseTime",  # milliseconds
+                dimensions=connect,
+                extended_statistic="p99",
+                period=FIVE_MINUTES,
+                evaluation_periods=3,
+                comparison_operator="GreaterThanThreshold",
+                threshold=2000,
+            ),
+            topic,
+            parent,
+        )
     for metric, label in (("CPUUtilization", "cpu"), ("MemoryUtilization", "memory")):
         alarm(
             f"{name}-service-{label}",

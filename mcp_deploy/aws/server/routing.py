@@ -1,35 +1,45 @@
-"""How requests reach one server: its own security group (the load balancer in on its port; it out
-to the data it uses and to HTTPS), its target group, and two rules on the platform's listener.
+"""How requests reach one server: only from the gateway, privately.
 
-`https://<domain>/<name><path>` (and everything under it) is forwarded with the `/<name>` prefix
-cut by an ALB url-rewrite transform, so the server sees its own `path`; its RFC 9728 metadata
-path is forwarded unchanged. Nothing else of the server is public.
+Its own security group admits the gateway's group on its port and nothing else (the load
+balancer reaches only the gateway); it goes out to the data it uses, to HTTPS, and, when it
+verifies the gateway's tokens, to the gateway's JWKS on `gateway:8080`.
+
+A stateless server publishes `<name>:<port>` in the platform's Service Connect namespace; the
+gateway's proxy balances each request over its healthy tasks. A sticky server is a Service
+Connect client only (it still reaches `gateway:8080`) and its tasks are listed as DNS A records
+in Cloud Map: the gateway resolves them and pins each `Mcp-Session-Id` to one task itself.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
 from mcp_deploy.aws.platform import AwsPlatform
 from mcp_deploy.aws.security import POSTGRES_PORT, REDIS_PORT, allow, https_out, security_group
-from mcp_deploy.names import physical_name
-from mcp_deploy.server_spec import DRAIN_SECONDS, ServerSpec
+from mcp_deploy.server_spec import ServerSpec
 
-TARGET_GROUP_NAME_LIMIT = 32
-# Characters ALB's regex syntax gives a meaning; server names never have them, paths might.
-_REGEX_SPECIAL = set(".^$*+?()[]{}|\\")
+PORT_NAME = "mcp"  # the task definition's port mapping Service Connect publishes
 
 
 @dataclass(frozen=True)
 class Routing:
     group: aws.ec2.SecurityGroup
-    target_group: aws.lb.TargetGroup
-    rules: list[aws.lb.ListenerRule]
-    # Security-group rules the tasks need at start (to the database, Redis, HTTPS).
+    # Security-group rules the tasks need at start (to the database, Redis, HTTPS, the gateway).
     network_rules: list[pulumi.Resource]
+    service_connect: aws.ecs.ServiceServiceConnectConfigurationArgs
+    replicas: aws.servicediscovery.Service | None  # sticky: its tasks' DNS records
+    host: str  # what the gateway's route names as the upstream host
+    discovery: Literal["dns", "none"]
+
+
+def trusts_gateway(spec: ServerSpec) -> bool:
+    """A server whose env takes the platform's issuer (`${authIssuer}`) verifies tokens: behind the
+    gateway it gets the gateway's issuer and JWKS instead of the clients' issuer."""
+    return any("${authIssuer}" in value for value in spec.env.values())
 
 
 def routing(spec: ServerSpec, platform: AwsPlatform, parent: pulumi.Resource) -> Routing:
@@ -38,106 +48,42 @@ def routing(spec: ServerSpec, platform: AwsPlatform, parent: pulumi.Resource) ->
         f"{name}-tasks", (prefix, name, "tasks"), platform.network.vpc_id, f"MCP server {name} tasks", parent
     )
     network_rules = [
-        *allow(f"{name}-alb-to-tasks", platform.alb_group, group, spec.port, parent),
+        *allow(f"{name}-gateway-to-tasks", platform.gateway_group, group, spec.port, parent),
         https_out(f"{name}-tasks", group, parent),
     ]
+    if trusts_gateway(spec):
+        gateway_port = platform.spec.gateway.port
+        network_rules += allow(f"{name}-to-gateway", group, platform.gateway_group, gateway_port, parent)
     if spec.postgres is not None and platform.postgres_group is not None:
         network_rules += allow(f"{name}-to-postgres", group, platform.postgres_group, POSTGRES_PORT, parent)
     if spec.redis is not None and platform.redis_group is not None:
         network_rules += allow(f"{name}-to-redis", group, platform.redis_group, REDIS_PORT, parent)
-    target_group = _target_group(spec, platform, parent)
+    if spec.sticky:
+        return Routing(
+            group=group,
+            network_rules=network_rules,
+            service_connect=platform.discovery.connect(),
+            replicas=platform.discovery.replica_records(name, parent),
+            host=platform.discovery.replica_host(name),
+            discovery="dns",
+        )
     return Routing(
         group=group,
-        target_group=target_group,
-        rules=_listener_rules(spec, platform, target_group, parent),
         network_rules=network_rules,
+        service_connect=platform.discovery.connect(PORT_NAME, name, spec.port),
+        replicas=None,
+        host=name,
+        discovery="none",
     )
 
 
-def health_check(spec: ServerSpec) -> aws.lb.TargetGroupHealthCheckArgs:
-    """The readiness path (else liveness) must answer 2xx; with neither, any HTTP answer on the
-    port but a 5xx counts (the closest an HTTP check comes to the TCP check the spec asks for)."""
-    path = spec.readiness or spec.liveness
-    return aws.lb.TargetGroupHealthCheckArgs(
-        path=path or "/",
-        port="traffic-port",
-        matcher="200-299" if path else "200-499",
-        interval=15,
-        timeout=5,
-        healthy_threshold=2,
-        unhealthy_threshold=3,
-    )
-
-
-def rewrite(spec: ServerSpec) -> tuple[str, str]:
-    """(regex, replacement) that turns /<name><path>... into <path>..., query string kept."""
-    public = _escaped(f"{spec.route_prefix}{spec.path}")
-    return f"^{public}(.*)$", f"{spec.path}$1"
-
-
-def _target_group(spec: ServerSpec, platform: AwsPlatform, parent: pulumi.Resource) -> aws.lb.TargetGroup:
-    # The port is part of the name: a new port replaces the group, and the replacement (created
-    # before the old one is deleted) must not ask for the name the old one still holds.
-    return aws.lb.TargetGroup(
-        f"{spec.name}-tasks",
-        name=physical_name(platform.prefix, spec.name, str(spec.port), limit=TARGET_GROUP_NAME_LIMIT),
-        port=spec.port,
-        protocol="HTTP",
-        target_type="ip",
-        vpc_id=platform.network.vpc_id,
-        deregistration_delay=DRAIN_SECONDS + 5,  # a little longer than the server drains
-        health_check=health_check(spec),
-        stickiness=aws.lb.TargetGroupStickinessArgs(type="lb_cookie", enabled=True, cookie_duration=86400)
-        if spec.sticky
-        else None,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-
-
-def _listener_rules(
-    spec: ServerSpec, platform: AwsPlatform, target_group: aws.lb.TargetGroup, parent: pulumi.Resource
-) -> list[aws.lb.ListenerRule]:
-    priority = platform.rule_priority(spec.name)
-    public = f"{spec.route_prefix}{spec.path}"
-    regex, replacement = rewrite(spec)
-    forward = [aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=target_group.arn)]
-    child = pulumi.ResourceOptions(parent=parent)
-    mcp = aws.lb.ListenerRule(
-        f"{spec.name}-mcp",
-        listener_arn=platform.edge.https.arn,
-        priority=priority,
-        conditions=[
-            aws.lb.ListenerRuleConditionArgs(
-                path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[public, f"{public}/*"])
-            )
-        ],
-        transforms=[
-            aws.lb.ListenerRuleTransformArgs(
-                type="url-rewrite",
-                url_rewrite_config=aws.lb.ListenerRuleTransformUrlRewriteConfigArgs(
-                    rewrite=aws.lb.ListenerRuleTransformUrlRewriteConfigRewriteArgs(
-                        regex=regex, replace=replacement
-                    )
-                ),
-            )
-        ],
-        actions=forward,
-        opts=child,
-    )
-    metadata = aws.lb.ListenerRule(
-        f"{spec.name}-metadata",
-        listener_arn=platform.edge.https.arn,
-        priority=priority + 1,
-        conditions=[
-            aws.lb.ListenerRuleConditionArgs(
-                path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=[spec.metadata_path])
-            )
-        ],
-        actions=forward,
-        opts=child,
-    )
-    return [mcp, metadata]
-
-
-def _escaped(text: str) -> str:
-    return "".join(f"\\{c}" if c in _REGEX_SPECIAL else c for c in text)
+def plain_env(spec: ServerSpec, platform: AwsPlatform) -> dict[str, str]:
+    """The server's plain env; one that verifies tokens trusts the gateway's, with the audience
+    its own route URL (the gateway's upstream tokens are minted per server)."""
+    if not trusts_gateway(spec):
+        return spec.plain_env(platform.spec.domain, platform.spec.auth_issuer, platform.spec.auth_audience)
+    env = spec.plain_env(platform.spec.domain, platform.gateway_issuer, None)
+    # Our notes server's names; a server that names its JWKS setting itself keeps its own.
+    env.setdefault("AUTH_JWKS_URL", platform.gateway_jwks_url)
+    env.setdefault("AUTH_JWKS_ALLOW_HTTP", "true")  # a private address inside the VPC
+    return dict(sorted(env.items()))

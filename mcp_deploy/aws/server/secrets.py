@@ -3,8 +3,6 @@ database and Redis URLs. The container gets each by ARN; the service waits for e
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 import pulumi
 
 from mcp_deploy.aws.platform import AwsPlatform
@@ -27,10 +25,7 @@ def server_secrets(
     if spec.postgres is not None and database_url is not None:
         values[spec.postgres.url_env] = database_url
     if spec.redis is not None and platform.redis is not None:
-        cache = platform.redis
-        values[spec.redis.url_env] = pulumi.Output.all(
-            cache.auth_token, cache.group.primary_endpoint_address, cache.group.port
-        ).apply(lambda parts: f"rediss://:{quote(str(parts[0]), safe='')}@{parts[1]}:{parts[2]}/0")
+        values[spec.redis.url_env] = platform.redis.url()
     return {
         env: stored_secret(
             f"{spec.name}-{_label(env)}",

@@ -1,8 +1,9 @@
 """The server on Fargate: its logs, execution role, task definition, service and autoscaling.
 
-No container health check: a check command needs a binary in the image (curl, python...) that an
-arbitrary image may lack. The target group checks the server's own readiness path on its own
-port instead, and ECS replaces tasks it marks unhealthy.
+No load balancer: only the gateway reaches it (aws/server/routing.py). A container health check
+needs a binary in the image (curl, python...) that an arbitrary image may lack, so only our
+reference server (Python inside) gets one, on its liveness path; for other images ECS replaces a
+task whose process exits, and Service Connect's proxy stops sending to a task that keeps failing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from mcp_deploy.aws.iam import Role, service_role
 from mcp_deploy.aws.platform import AwsPlatform
 from mcp_deploy.aws.secret import StoredSecret
 from mcp_deploy.aws.server.database import PROVISION_CONTAINER, provision_container
-from mcp_deploy.aws.server.routing import Routing
+from mcp_deploy.aws.server.routing import PORT_NAME, Routing, plain_env
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import ServerSpec
 
@@ -114,9 +115,7 @@ def workload(
     route: Routing,
     parent: pulumi.Resource,
 ) -> Workload:
-    environment: dict[str, pulumi.Input[str]] = dict(
-        spec.plain_env(platform.spec.domain, platform.spec.auth_issuer, platform.spec.auth_audience)
-    )
+    environment: dict[str, pulumi.Input[str]] = dict(plain_env(spec, platform))
     server: dict[str, Any] = container(
         CONTAINER,
         image,
@@ -130,7 +129,11 @@ def workload(
         read_only_root=spec.read_only_root_filesystem,
         revision=secrets_revision(startup.versions()),
     )
-    server["portMappings"] = [{"containerPort": spec.port, "protocol": "tcp"}]
+    server["portMappings"] = [
+        {"name": PORT_NAME, "containerPort": spec.port, "protocol": "tcp", "appProtocol": "http"}
+    ]
+    if spec.is_reference and spec.liveness is not None:
+        server["healthCheck"] = _python_check(spec.port, spec.liveness)
     if startup.pull_credentials is not None:
         server["repositoryCredentials"] = {"credentialsParameter": startup.pull_credentials.arn}
     containers = [server]
@@ -167,35 +170,46 @@ def workload(
             security_groups=[route.group.id],
             assign_public_ip=False,
         ),
-        load_balancers=[
-            aws.ecs.ServiceLoadBalancerArgs(
-                target_group_arn=route.target_group.arn, container_name=CONTAINER, container_port=spec.port
-            )
-        ],
+        service_connect_configuration=route.service_connect,
+        service_registries=aws.ecs.ServiceServiceRegistriesArgs(registry_arn=route.replicas.arn)
+        if route.replicas is not None
+        else None,
         deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
         deployment_minimum_healthy_percent=100,
         deployment_maximum_percent=200,
-        health_check_grace_period_seconds=30,
         # `up` fails when the tasks never become healthy, instead of succeeding beside a broken service.
         wait_for_steady_state=True,
         enable_ecs_managed_tags=True,
         propagate_tags="SERVICE",
         opts=pulumi.ResourceOptions(
             parent=parent,
-            # ECS refuses a target group no listener rule forwards to yet; and a task must find its
-            # secrets' values, its execution role's grants, the data tier and the NAT routes.
-            depends_on=[*route.rules, *waits],
+            # A task must find its secrets' values, its execution role's grants, the data tier,
+            # its security-group rules and the NAT routes.
+            depends_on=waits,
             # Autoscaling owns the running count after the first deployment.
             ignore_changes=["desiredCount"],
         ),
     )
-    _autoscaling(spec, platform, service, route, parent)
+    _autoscaling(spec, platform, service, parent)
     return Workload(log_group=logs, execution_role=role, task=task, service=service)
 
 
+def _python_check(port: int, path: str) -> dict[str, Any]:
+    probe = f"import urllib.request; urllib.request.urlopen('http://127.0.0.1:{port}{path}', timeout=2)"
+    return {
+        "command": ["CMD", "python", "-c", probe],
+        "interval": 15,
+        "timeout": 5,
+        "retries": 3,
+        "startPeriod": 30,
+    }
+
+
 def _autoscaling(
-    spec: ServerSpec, platform: AwsPlatform, service: aws.ecs.Service, route: Routing, parent: pulumi.Resource
+    spec: ServerSpec, platform: AwsPlatform, service: aws.ecs.Service, parent: pulumi.Resource
 ) -> None:
+    """On CPU: no load balancer counts a server's requests any more (the gateway's own scaling
+    follows the ALB's request count)."""
     child = pulumi.ResourceOptions(parent=parent)
     target = aws.appautoscaling.Target(
         f"{spec.name}-server",
@@ -213,16 +227,6 @@ def _autoscaling(
         "cpu": (
             metric(predefined_metric_type="ECSServiceAverageCPUUtilization"),
             float(spec.target_cpu_percent),
-        ),
-        # Requests per task per minute: `concurrency` requests in flight at ~1 s each.
-        "requests": (
-            metric(
-                predefined_metric_type="ALBRequestCountPerTarget",
-                resource_label=pulumi.Output.concat(
-                    platform.edge.load_balancer.arn_suffix, "/", route.target_group.arn_suffix
-                ),
-            ),
-            float(spec.concurrency * 60),
         ),
     }
     for label, (specification, value) in metrics.items():

@@ -1,0 +1,98 @@
+"""How the gateway finds servers without a load balancer: Cloud Map namespaces.
+
+- ECS Service Connect, in an HTTP namespace of the platform's own: every server publishes
+  `<name>:<port>` and the gateway `gateway:8080`; each task's Service Connect proxy resolves the
+  names and balances connections per request over the healthy tasks.
+- Sticky servers (`sessions: sticky`) need the gateway to pick the replica itself (it pins an
+  `Mcp-Session-Id` to one task address), which a per-request proxy cannot do. Their tasks are
+  also registered as DNS A records (MULTIVALUE, one per task) in a private DNS namespace, made
+  only when a sticky server exists; the gateway resolves `<name>.<namespace>` to every replica.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from mcp_deploy.names import physical_name
+
+DNS_TTL_SECONDS = 10  # a replaced task's address leaves the gateway's view this fast
+# The proxy's timeouts: idle as long as the ALB's (streams stay open that long); no per-request
+# limit (its HTTP default of 15 s would cut every SSE stream and long tool call).
+IDLE_TIMEOUT_SECONDS = 900
+
+
+class Discovery:
+    def __init__(self, name: str, vpc_id: pulumi.Input[str], parent: pulumi.Resource) -> None:
+        self._name = name
+        self._vpc_id = vpc_id
+        self._parent = parent
+        self.namespace = aws.servicediscovery.HttpNamespace(
+            f"{name}-services",
+            name=physical_name(name, "services", limit=1024),
+            description="ECS Service Connect: the gateway and the MCP servers behind it",
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        self._dns: aws.servicediscovery.PrivateDnsNamespace | None = None
+
+    @property
+    def dns_domain(self) -> str:
+        """The private zone sticky servers' replicas are listed in."""
+        return f"{physical_name(self._name, 'sticky', limit=63)}.internal"
+
+    def replica_records(self, server: str, parent: pulumi.Resource) -> aws.servicediscovery.Service:
+        """A Cloud Map service whose A records are `server`'s task addresses (ECS keeps them)."""
+        if self._dns is None:
+            self._dns = aws.servicediscovery.PrivateDnsNamespace(
+                f"{self._name}-sticky",
+                name=self.dns_domain,
+                vpc=self._vpc_id,
+                description="Task addresses of sticky MCP servers, for the gateway's session pinning",
+                opts=pulumi.ResourceOptions(parent=self._parent),
+            )
+        return aws.servicediscovery.Service(
+            f"{server}-replicas",
+            name=server,
+            description=f"Task addresses of MCP server {server}",
+            dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
+                namespace_id=self._dns.id,
+                routing_policy="MULTIVALUE",
+                dns_records=[
+                    aws.servicediscovery.ServiceDnsConfigDnsRecordArgs(ttl=DNS_TTL_SECONDS, type="A")
+                ],
+            ),
+            # ECS reports task health to Cloud Map itself.
+            health_check_custom_config=aws.servicediscovery.ServiceHealthCheckCustomConfigArgs(),
+            force_destroy=True,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+
+    def connect(
+        self, port_name: str | None = None, alias: str | None = None, port: int | None = None
+    ) -> aws.ecs.ServiceServiceConnectConfigurationArgs:
+        """Service Connect in the platform's namespace: as a client only, or also publishing the
+        task definition's port mapping `port_name` as `alias:port`."""
+        published = (
+            [
+                aws.ecs.ServiceServiceConnectConfigurationServiceArgs(
+                    port_name=port_name,
+                    discovery_name=alias,
+                    client_alias=[
+                        aws.ecs.ServiceServiceConnectConfigurationServiceClientAliasArgs(
+                            dns_name=alias, port=port
+                        )
+                    ],
+                    timeout=aws.ecs.ServiceServiceConnectConfigurationServiceTimeoutArgs(
+                        idle_timeout_seconds=IDLE_TIMEOUT_SECONDS, per_request_timeout_seconds=0
+                    ),
+                )
+            ]
+            if port_name is not None and alias is not None and port is not None
+            else None
+        )
+        return aws.ecs.ServiceServiceConnectConfigurationArgs(
+            enabled=True, namespace=self.namespace.arn, services=published
+        )
+
+    def replica_host(self, server: str) -> str:
+        return f"{server}.{self.dns_domain}"
