@@ -12,10 +12,11 @@ export UV_SYSTEM_CERTS := 1
 VENV := .venv
 PY := $(VENV)/bin/python
 SERVER_VENV := server/.venv
+GATEWAY_VENV := gateway/.venv
 STACK ?= dev
 TARGET ?=
 
-.PHONY: help test lint pytest plan snapshots config-docs clean venv dev bench server-runtime
+.PHONY: help test lint pytest plan snapshots config-docs clean venv dev bench gateway-runtime
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,10 +25,11 @@ $(CURDIR)/.tools/bin/uv:
 	$(PYTHON) -m venv .tools
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
-venv: $(UV) ## create or update .venv (infra), server/.venv, backup/.venv and scanners/.venv from their lock files
+venv: $(UV) ## create or update .venv (infra), server/, backup/, gateway/ and scanners/.venv from their lock files
 	$(UV) sync --locked --quiet
 	cd server && $(UV) sync --locked --quiet
 	cd backup && $(UV) sync --locked --quiet
+	cd gateway && $(UV) sync --locked --quiet
 	cd scanners && $(UV) sync --locked --quiet
 
 test: venv lint pytest ## everything: lint, type check, infra tests, server tests (needs Postgres and Redis)
@@ -38,20 +40,23 @@ lint: venv ## ruff, pyright (infra and server) and actionlint (workflows)
 	$(VENV)/bin/pyright
 	cd server && .venv/bin/pyright
 	cd backup && .venv/bin/pyright
+	cd gateway && .venv/bin/pyright
 	scanners/.venv/bin/actionlint
 
 pytest: venv
 	$(VENV)/bin/pytest
 	$(SERVER_VENV)/bin/python -m pytest -c server/pyproject.toml --rootdir=. tests/server
 	backup/.venv/bin/python -m pytest -c backup/pyproject.toml --rootdir=. tests/backup
+	$(GATEWAY_VENV)/bin/python -m pytest -c gateway/pyproject.toml --rootdir=. tests/gateway
 
-# Only the server's runtime packages: `make dev` needs neither Pulumi, the providers, the
-# scanners nor the test tools. --inexact keeps what `make venv` may have added for the tests.
-server-runtime: $(UV)
-	cd server && $(UV) sync --locked --no-dev --inexact --quiet
+# Only the runtime packages of the gateway, whose venv holds the notes server too (a path
+# dependency): `make dev` needs neither Pulumi, the providers, the scanners nor the test tools.
+# --inexact keeps what `make venv` may have added for the tests.
+gateway-runtime: $(UV)
+	cd gateway && $(UV) sync --locked --no-dev --inexact --quiet
 
-dev: server-runtime ## run the MCP server on its embedded defaults at http://127.0.0.1:8000/mcp
-	cd server && exec .venv/bin/mcp-notes serve
+dev: gateway-runtime ## the local platform: the gateway on http://127.0.0.1:8000, notes at /notes/mcp [AUTH_ISSUER=...]
+	cd server && exec ../gateway/.venv/bin/mcp-gateway dev
 
 bench: venv ## ours vs the bare MCP SDK under wrk: req/s, p50/p99, start-up, memory (Postgres, Redis; ~2.5 min)
 	@command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
@@ -70,5 +75,5 @@ config-docs: venv ## regenerate Pulumi.yaml declarations and the README key tabl
 	$(PY) -m mcp_deploy.config_docs
 
 clean: ## remove the virtualenv, tool copies and caches
-	rm -rf $(VENV) $(SERVER_VENV) backup/.venv scanners/.venv policy/venv .tools .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SERVER_VENV) $(GATEWAY_VENV) backup/.venv scanners/.venv policy/venv .tools .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

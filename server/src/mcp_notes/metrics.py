@@ -54,7 +54,7 @@ class Metrics:
     def watch_dependencies(self, dependencies: Iterable[DependencyState]) -> None:
         """mcp_dependency_up{dependency} and mcp_dependency_state_changes_total{dependency},
         read from each dependency's health when scraped."""
-        self.registry.register(_Dependencies(list(dependencies)))
+        self.registry.register(DependencyCollector(list(dependencies)))
 
     def count(self, method: str, tool: str, outcome: str, seconds: float) -> None:
         """One MCP request. The labelled children are looked up once per label set, not per
@@ -87,7 +87,7 @@ class DependencyState(Protocol):
     changes: int
 
 
-class _Dependencies(Collector):
+class DependencyCollector(Collector):
     def __init__(self, dependencies: list[DependencyState]) -> None:
         self._dependencies = dependencies
 

@@ -8,17 +8,36 @@ import asyncio
 import functools
 import logging
 from types import FrameType
+from typing import Protocol
 
 import uvicorn
 
 from mcp_notes.http.drain import Drain
 from mcp_notes.http.protocol import with_deadlines
-from mcp_notes.settings import Settings
 
 log = logging.getLogger("mcp_notes")
 
 
-def uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
+class ServingSettings(Protocol):
+    """What serving needs of a settings object: the server's Settings, or the gateway's."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def header_timeout_seconds(self) -> float: ...
+    @property
+    def body_timeout_seconds(self) -> float: ...
+    @property
+    def keepalive_seconds(self) -> int: ...
+    @property
+    def drain_seconds(self) -> int: ...
+    @property
+    def shutdown_delay_seconds(self) -> float: ...
+
+
+def uvicorn_config(app: object, settings: ServingSettings) -> uvicorn.Config:
     """The one uvicorn setup, shared with `make bench` so both servers it compares run alike."""
     return uvicorn.Config(
         app,  # type: ignore[arg-type]
@@ -40,7 +59,7 @@ def uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
 class DrainingServer(uvicorn.Server):
     """uvicorn, told of SIGTERM before it stops listening (see http/drain.py)."""
 
-    def __init__(self, config: uvicorn.Config, drain: Drain, settings: Settings) -> None:
+    def __init__(self, config: uvicorn.Config, drain: Drain, settings: ServingSettings) -> None:
         super().__init__(config)
         self._drain = drain
         self._delay = settings.shutdown_delay_seconds

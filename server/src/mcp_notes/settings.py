@@ -14,6 +14,7 @@ from pydantic import (
     RedisDsn,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -63,6 +64,9 @@ class Settings(BaseSettings):
 
     auth_issuer: str | None = Field(default=None, validation_alias="AUTH_ISSUER")
     auth_audience: str | None = Field(default=None, validation_alias="AUTH_AUDIENCE")
+    # Behind the gateway, on a private network, the JWKS may be plain http on any host (the
+    # gateway's own address); everywhere else an issuer's keys must come over https.
+    auth_jwks_allow_http: bool = Field(default=False, validation_alias="AUTH_JWKS_ALLOW_HTTP")
     auth_jwks_url: str | None = Field(default=None, validation_alias="AUTH_JWKS_URL")
     auth_read_scope: str = Field(default="notes:read", validation_alias="AUTH_READ_SCOPE")
     auth_write_scope: str = Field(default="notes:write", validation_alias="AUTH_WRITE_SCOPE")
@@ -126,14 +130,16 @@ class Settings(BaseSettings):
 
     @field_validator("public_url", "auth_issuer", "auth_jwks_url", "auth_audience")
     @classmethod
-    def _absolute_url(cls, value: str | None) -> str | None:
+    def _absolute_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http(s) URL")
-        if parts.scheme == "http" and not _is_loopback(parts.hostname):
-            raise ValueError("must use https (http is allowed only for localhost)")
+        http_anywhere = info.field_name == "auth_jwks_url" and info.data.get("auth_jwks_allow_http") is True
+        if parts.scheme == "http" and not _is_loopback(parts.hostname) and not http_anywhere:
+            hint = " or set AUTH_JWKS_ALLOW_HTTP=true" if info.field_name == "auth_jwks_url" else ""
+            raise ValueError(f"must use https (http is allowed only for localhost{hint})")
         return value
 
     @field_validator("auth_algorithms")

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
 from redis.asyncio.retry import Retry
@@ -19,7 +19,6 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from mcp_notes.settings import Settings
 from mcp_notes.shared.health import DependencyHealth, describe
 
 log = logging.getLogger(__name__)
@@ -29,11 +28,28 @@ PROBE_SECONDS = 1.0
 POOL_BUSY = "No connection available."  # what BlockingConnectionPool raises when its wait times out
 
 
+class RedisSettings(Protocol):
+    """What Redis needs of a settings object: the server's Settings, or the gateway's."""
+
+    @property
+    def redis_url(self) -> Any: ...
+    @property
+    def redis_ca_cert(self) -> str | None: ...
+    @property
+    def redis_key_prefix(self) -> str: ...
+    @property
+    def redis_timeout(self) -> float: ...
+    @property
+    def redis_pool_size(self) -> int: ...
+    @property
+    def redis_pool_timeout(self) -> float: ...
+
+
 class RedisUnavailable(Exception):
     """Redis is down, too slow, or every connection is busy: the caller falls back."""
 
 
-def redis_options(settings: Settings) -> dict[str, Any]:
+def redis_options(settings: RedisSettings) -> dict[str, Any]:
     """Connection options: short timeouts and no retries (a retry is another wait on a Redis
     that just failed us), no CLIENT SETINFO round trips on connect."""
     options: dict[str, Any] = {
@@ -52,7 +68,7 @@ def redis_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-def open_redis(settings: Settings) -> Redis:
+def open_redis(settings: RedisSettings) -> Redis:
     # Blocking: past the pool size an operation waits briefly for a connection instead of
     # raising MaxConnectionsError into the request.
     pool = BlockingConnectionPool.from_url(
@@ -65,7 +81,7 @@ def open_redis(settings: Settings) -> Redis:
 
 
 class RedisLink:
-    def __init__(self, redis: Redis, settings: Settings, health: DependencyHealth) -> None:
+    def __init__(self, redis: Redis, settings: RedisSettings, health: DependencyHealth) -> None:
         self.redis = redis
         self.health = health
         # Pool wait, then one round trip: the most any caller waits, whatever hangs.
