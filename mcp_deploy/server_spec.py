@@ -37,6 +37,8 @@ REFERENCE_DEFAULTS: dict[str, Any] = {
         "MCP_HOST": "0.0.0.0",
         "MCP_PORT": "8000",
         "MCP_PUBLIC_URL": "${publicUrl}",
+        # Only the gateway reaches a server, by a private name (Service Connect, run.app, svc DNS).
+        "MCP_ALLOWED_HOSTS": "*",
         "AUTH_ISSUER": "${authIssuer}",
         "AUTH_AUDIENCE": "${authAudience}",
         "DRAIN_SECONDS": str(DRAIN_SECONDS),

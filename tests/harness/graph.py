@@ -403,6 +403,10 @@ def _k8s_data(
                     and _k8s_key(backend)[0] == _k8s_key(service)[0]
                     and selector
                     and selector.items() <= labels.items()
+                    # Two workloads that call each other (the gateway forwards to a server, the
+                    # server fetches the gateway's keys) cannot both wait: the one that waits for
+                    # this workload is not required back. Its Service still is.
+                    and workload.urn not in transitive_dependencies(run, backend)
                 ):
                     yield Requirement(
                         backend.urn, f"{kind.rsplit(':', 1)[-1]} behind a Service it connects to"

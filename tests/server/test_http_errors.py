@@ -11,8 +11,9 @@ import httpx
 import jwt
 import pytest
 
+from tests.server.conftest import REDIS
 from tests.server.issuer import Issuer
-from tests.server.server_process import PUBLIC_URL, ServerProcess
+from tests.server.server_process import PUBLIC_URL, ServerProcess, running_server, server_env
 
 MODERN = "2026-07-28"
 META = {"io.modelcontextprotocol/protocolVersion": MODERN, "io.modelcontextprotocol/clientCapabilities": {}}
@@ -232,6 +233,19 @@ def test_disallowed_origin_and_host(server: ServerProcess, issuer: Issuer) -> No
     assert rpc_error(host)["message"] == "Host not allowed"
     public = post(server, call("list_tags", {}), token=token, headers={"host": "mcp.test.example"})
     assert public.status_code == 200
+
+
+def test_a_server_behind_the_gateway_answers_any_host_and_origin(
+    issuer: Issuer, module_database: str
+) -> None:
+    """MCP_ALLOWED_HOSTS=*: the platform sets it where only the gateway can reach the server, which
+    calls it by whatever private name the network gives (Service Connect, run.app, svc DNS)."""
+    env = server_env(issuer, module_database, REDIS, MCP_ALLOWED_HOSTS="*")
+    with running_server(env) as behind:
+        token = issuer.token(PUBLIC_URL)
+        headers = {"host": "notes.ns.svc:8000", "origin": "https://app.example"}
+        response = post(behind, call("list_tags", {}), token=token, headers=headers)
+        assert response.status_code == 200
 
 
 @pytest.mark.parametrize("modern", [True, False], ids=["2026-07-28", "2025-11-25"])

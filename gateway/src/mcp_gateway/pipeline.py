@@ -207,7 +207,9 @@ class RoutePipeline:
         headers.append((b"x-forwarded-host", self.settings.public.split("://", 1)[1].encode()))
         headers.append((b"x-request-id", scope["gateway.exchange"].request_id.encode()))
         if principal is not None and self.access is not None:
-            token = self.tokens.for_caller(principal, self.access.audience, self.route.scopes)
+            # The server's audience is its route's URL, even when clients use one AUTH_AUDIENCE.
+            audience = self.route.public_url(self.settings.public)
+            token = self.tokens.for_caller(principal, audience, self.route.scopes)
             headers.append((b"authorization", b"Bearer " + token.encode()))
         if self.route.auth == "google-id-token" and self.id_tokens is not None:
             try:

@@ -94,7 +94,11 @@ def create_app(settings: Settings) -> Edge:
         json_response=True,
         max_request_body_size=settings.max_request_bytes,
         transport_security=TransportSecuritySettings(
-            allowed_hosts=settings.hosts, allowed_origins=settings.origins
+            # "*": behind the gateway, on a private address only the gateway can reach, the Host is
+            # whatever name that network gives us; the browser checks belong to the gateway.
+            enable_dns_rebinding_protection=settings.allowed_hosts != ["*"],
+            allowed_hosts=settings.hosts,
+            allowed_origins=settings.origins,
         ),
     )
     scope_for_tool = {name: settings.auth_read_scope for name in tools.READ_TOOLS}
