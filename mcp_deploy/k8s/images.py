@@ -10,9 +10,17 @@ import pulumi
 from mcp_deploy.image import McpImage, RegistryAccess, pinned
 
 
-def built_image(resource_name: str, build: str, registry: str, parent: pulumi.Resource) -> pulumi.Output[str]:
+def built_image(
+    resource_name: str,
+    build: str,
+    registry: str,
+    parent: pulumi.Resource,
+    dockerfile: str | None = None,
+) -> pulumi.Output[str]:
+    """`dockerfile` defaults to `<build>/Dockerfile`."""
     access = RegistryAccess(repository_url=registry, server=registry.split("/", 1)[0])
-    image = McpImage(resource_name, None, access, pulumi.ResourceOptions(parent=parent), context=build)
+    opts = pulumi.ResourceOptions(parent=parent)
+    image = McpImage(resource_name, None, access, opts, context=build, dockerfile=dockerfile)
     return image.ref
 
 

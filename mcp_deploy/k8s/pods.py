@@ -56,6 +56,24 @@ def secret_env(
     ]
 
 
+# On the pod template: changes whenever a Secret the pods read is written (see rollout_annotation).
+ROLLOUT_ANNOTATION = "mcp-deploy.io/secret-version"
+
+
+def rollout_annotation(*secrets: k8s.core.v1.Secret) -> pulumi.Output[str]:
+    """`<name>@<resourceVersion>` of each Secret. The Secrets have no fixed name: a changed one is
+    replaced under a new name, so the template changes with it; where the provider updates
+    Secrets in place instead (`enableSecretMutable`), the resourceVersion, which every write
+    bumps, still changes the template and the pods roll."""
+    parts = [
+        pulumi.Output.all(secret.metadata.name, secret.metadata.resource_version).apply(
+            lambda found: f"{found[0]}@{found[1] or ''}"
+        )
+        for secret in secrets
+    ]
+    return pulumi.Output.all(*parts).apply(lambda found: ",".join(found))
+
+
 def plain_env(values: dict[str, str]) -> list[k8s.core.v1.EnvVarArgs]:
     """Plain settings inline in the pod template: a change is a template change, so pods roll."""
     return [k8s.core.v1.EnvVarArgs(name=key, value=value) for key, value in sorted(values.items())]

@@ -140,13 +140,7 @@ def test_the_prebuilt_server_is_deployed_on_its_own_port_and_health_path(run: Pr
     policy = named(run, "NetworkPolicy", "tools-server").inputs["spec"]
     assert policy["ingress"] == [
         {
-            "from": [
-                {
-                    "namespaceSelector": {
-                        "matchLabels": {"kubernetes.io/metadata.name": "envoy-gateway-system"}
-                    }
-                }
-            ],
+            "from": [{"podSelector": {"matchLabels": {"app.kubernetes.io/instance": "one-mcp-gateway"}}}],
             "ports": [{"protocol": "TCP", "port": 3000}],
         }
     ]
@@ -197,19 +191,7 @@ def test_database_url_verifies_the_cluster_ca(run: ProgramRun) -> None:
     assert ca["secret"]["secretName"] == "one-mcp-postgres-ca"
 
 
-def test_routes_rewrite_the_public_prefix_and_expose_the_metadata(run: ProgramRun) -> None:
-    route = named(run, "HTTPRoute", "tools-route").inputs["spec"]
-    assert route["parentRefs"] == [{"name": "one-mcp", "sectionName": "https"}]
-    mcp, metadata = route["rules"]
-    assert mcp["matches"] == [{"path": {"type": "PathPrefix", "value": "/tools/mcp"}}]
-    assert mcp["filters"][0]["urlRewrite"]["path"] == {
-        "type": "ReplacePrefixMatch",
-        "replacePrefixMatch": "/mcp",
-    }
-    assert metadata["matches"] == [
-        {"path": {"type": "Exact", "value": "/.well-known/oauth-protected-resource/tools/mcp"}}
-    ]
-    assert mcp["backendRefs"] == [{"name": "one-mcp-tools", "port": 3000}]
+def test_the_gateway_api_entry_terminates_tls_for_the_domain(run: ProgramRun) -> None:
     gateway = named(run, "Gateway", "mcp-gateway").inputs["spec"]
     assert gateway["gatewayClassName"] == "eg"
     https = gateway["listeners"][0]
@@ -289,7 +271,7 @@ def test_defect_6_no_config_map_and_no_fixed_secret_names(run: ProgramRun) -> No
     referenced = [
         r for r in of_kind(run, "Secret") if r.name.endswith(("-env", "-postgres-role", "mcp-redis"))
     ]
-    assert len(referenced) == 4
+    assert len(referenced) == 5  # the servers', the role's, Redis's and the gateway's
     assert all("name" not in r.inputs["metadata"] for r in referenced)
 
 
@@ -363,11 +345,18 @@ def test_plain_ingress_entry_has_no_gateway_and_no_controller_annotations() -> N
     run = run_fixture(platform={"entry": "ingress", "ingress_class": "traefik"})
     assert of_kind(run, "Gateway") == []
     assert of_kind(run, "HTTPRoute") == []
-    ingress = named(run, "Ingress", "tools-ingress").inputs
+    [ingress] = [r.inputs for r in of_kind(run, "Ingress")]
     assert "annotations" not in ingress["metadata"]
     assert ingress["spec"]["ingressClassName"] == "traefik"
-    paths = [(p["path"], p["pathType"]) for p in ingress["spec"]["rules"][0]["http"]["paths"]]
-    assert paths == [("/tools/mcp", "Prefix"), ("/.well-known/oauth-protected-resource/tools/mcp", "Exact")]
+    [rule] = ingress["spec"]["rules"]
+    assert rule["host"] == "mcp.example.com"
+    assert rule["http"]["paths"] == [
+        {
+            "path": "/",
+            "pathType": "Prefix",
+            "backend": {"service": {"name": "one-mcp-gateway", "port": {"name": "http"}}},
+        }
+    ]
     solver = named(run, "ClusterIssuer", "mcp-issuer").inputs["spec"]["acme"]["solvers"][0]["http01"]
     assert solver == {"ingress": {"ingressClassName": "traefik"}}
     for registration in manifests(run):
@@ -381,15 +370,5 @@ def test_without_a_backup_url_there_is_no_job_and_no_server_entry() -> None:
     run = run_fixture(platform={"backup_url": None})
     assert of_kind(run, "CronJob") == []
     assert run.of_type("kubernetes:core/v1:SecretPatch") == []
-    assert [r.name for r in run.of_type("docker:index/image:Image")] == ["notes-image-build"]
-
-
-def test_sticky_sessions_pin_a_client_to_one_replica() -> None:
-    from mcp_deploy.k8s.server.workload import STICKY_SECONDS
-
-    run = run_fixture()
-    assert "sessionAffinity" not in named(run, "Service", "tools-server").inputs["spec"]
-    sticky = run_fixture(platform={}, stickyTools="true")
-    spec = named(sticky, "Service", "tools-server").inputs["spec"]
-    assert spec["sessionAffinity"] == "ClientIP"
-    assert spec["sessionAffinityConfig"] == {"clientIP": {"timeoutSeconds": STICKY_SECONDS}}
+    images = sorted(r.name for r in run.of_type("docker:index/image:Image"))
+    assert images == ["mcp-gateway-image-build", "notes-image-build"]

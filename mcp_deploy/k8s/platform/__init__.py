@@ -1,31 +1,51 @@
 """`K8sPlatform`: what the servers of one stack share on a Kubernetes cluster.
 
 A namespace; Postgres (CloudNativePG) and Redis only when asked, in the cluster or managed by
-URL; the public entry (a Gateway API Gateway by default, or per-server Ingresses) with TLS from
-cert-manager; the nightly backup CronJob; a default-deny NetworkPolicy; alerts with the
-Prometheus operator. Every namespaced name starts with the stack and the component name
-(names.physical_name), so two stacks can share a namespace and a cluster.
+URL; the public entry (a Gateway API Gateway by default, or an Ingress) with TLS from
+cert-manager, routing everything to the gateway (gateway/), the one public service in front of
+the servers; the nightly backup CronJob; a default-deny NetworkPolicy; alerts with the
+Prometheus operator.
+
+Every namespaced name starts with the stack and the component name (names.physical_name), so
+two stacks can share a namespace and a cluster. Servers register with the platform
+(`add_server`); `finish()`, after the last one, builds the gateway with every route, and the one
+public route to it.
 """
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from mcp_deploy.k8s import netpol
+from mcp_deploy.k8s.images import built_image
 from mcp_deploy.k8s.platform.backups import Backups, backups
 from mcp_deploy.k8s.platform.entry import GATEWAY_POD_LABEL, Entry, entry
-from mcp_deploy.k8s.platform.monitoring import platform_alerts
+from mcp_deploy.k8s.platform.gateway import (
+    GatewayAddress,
+    GatewayInputs,
+    gateway_address,
+    gateway_workload,
+    issuer,
+)
+from mcp_deploy.k8s.platform.monitoring import gateway_monitor, platform_alerts
 from mcp_deploy.k8s.platform.namespace import namespace
 from mcp_deploy.k8s.platform.policies import platform_policies
 from mcp_deploy.k8s.platform.postgres import Postgres, postgres
+from mcp_deploy.k8s.platform.public_route import public_route
 from mcp_deploy.k8s.platform.redis import Redis, redis
+from mcp_deploy.k8s.platform.upstreams import Upstream
 from mcp_deploy.names import physical_name
 from mcp_deploy.platform_args import PlatformArgs
 from mcp_deploy.platform_spec import PlatformArgsError, PlatformSpec, resolve_platform
 
+# The gateway's image: gateway/Dockerfile builds from the project root (it shares server/'s code).
+GATEWAY_CONTEXT = "."
+GATEWAY_DOCKERFILE = "gateway/Dockerfile"
+
 
 class K8sPlatform(pulumi.ComponentResource):
-    """kubernetes: a namespace, the Gateway API entry (or an Ingress) with cert-manager TLS, and
-    CloudNativePG Postgres, Redis and a backup CronJob when servers need them."""
+    """kubernetes: a namespace, the Gateway API entry (or an Ingress) with cert-manager TLS, the
+    gateway in front of every server, and CloudNativePG Postgres, Redis and a backup CronJob when
+    servers need them."""
 
     url: pulumi.Output[str]
     database: pulumi.Output[str]
@@ -68,6 +88,14 @@ class K8sPlatform(pulumi.ComponentResource):
         )
         self.entry: Entry = entry(name, spec.domain, k, ns, self.instance, in_namespace, self)
         self.entry_peers: list[k8s.networking.v1.NetworkPolicyPeerArgs] = _entry_peers(spec, ns, self.entry)
+        # The gateway's address now, so servers can be told its JWKS URL; its pods in finish().
+        self.gateway: GatewayAddress = gateway_address(
+            name, physical_name(name, "gateway"), ns, spec.gateway.port, in_namespace, self
+        )
+        self.gateway_issuer = issuer(spec.domain)
+        self._name = name
+        self._in_namespace = in_namespace
+        self._upstreams: list[Upstream] = []
         self.backups: Backups | None = (
             backups(name, spec, ns, self.instance, self.postgres, in_namespace, self)
             if self.postgres is not None
@@ -106,12 +134,38 @@ class K8sPlatform(pulumi.ComponentResource):
         self.namespace = pulumi.Output.from_input(ns)
         self._finished = False
 
+    def add_server(self, upstream: Upstream) -> None:
+        """Called by each K8sServer: the gateway will route `/<name>` to it."""
+        if self._finished:
+            raise PlatformArgsError(f"server {upstream.name!r}: added after the platform's finish()")
+        self._upstreams.append(upstream)
+
     def finish(self) -> None:
-        """Call once, after the last server: the outputs are final then (the same step as on
-        the other targets, where the load balancer's routes or backup jobs need every server)."""
-        if not self._finished:
-            self._finished = True
-            self.register_outputs({key: getattr(self, key) for key in _OUTPUTS})
+        """Call once, after the last server: the gateway and the public route to it, which
+        need every server, are made; the outputs are final then."""
+        if self._finished:
+            return
+        self._finished = True
+        name, spec, k = self._name, self.spec, self.spec.k8s
+        assert k.registry is not None  # _check
+        image = built_image(
+            f"{name}-gateway-image", GATEWAY_CONTEXT, k.registry, self, dockerfile=GATEWAY_DOCKERFILE
+        )
+        found = GatewayInputs(
+            image=image,
+            upstreams=list(self._upstreams),
+            redis=self.redis,
+            entry_peers=self.entry_peers,
+            scraped=k.prometheus_operator,
+        )
+        deployment = gateway_workload(name, spec, self.gateway, found, self._in_namespace, self)
+        public_route(
+            name, spec.domain, k.ingress_class, self.entry, self.gateway, self.gateway.instance,
+            [deployment], self,
+        )  # fmt: skip
+        if k.prometheus_operator:
+            gateway_monitor(name, self.gateway, self._in_namespace, self)
+        self.register_outputs({key: getattr(self, key) for key in _OUTPUTS})
 
 
 _OUTPUTS = ("url", "database", "cache", "backup_bucket", "namespace")
@@ -124,7 +178,8 @@ def _database_id(namespace: str, found: Postgres | None) -> str:
 
 
 def _entry_peers(spec: PlatformSpec, ns: str, found: Entry) -> list[k8s.networking.v1.NetworkPolicyPeerArgs]:
-    """Who may send public traffic to the servers: the entry's data-plane pods.
+    """Who may send public traffic in (to the gateway, and to cert-manager's solver): the entry's
+    data-plane pods.
 
     Where they run beside the Gateway (the default: no `entry_namespace`), only the pods the
     implementation labels with our Gateway's name; otherwise every pod of their namespace.
@@ -141,6 +196,8 @@ def _check(spec: PlatformSpec) -> None:
     problems = []
     if k.entry == "gateway" and not k.gateway_class:
         problems.append("k8s.gateway_class is required with the Gateway entry (clusters name theirs)")
+    if not k.registry:
+        problems.append("k8s.registry is required: the gateway's image is built and pushed there")
     if k.entry == "ingress" and not k.entry_namespace:
         problems.append(
             "k8s.entry_namespace (the ingress controller's namespace) is required with entry ingress"

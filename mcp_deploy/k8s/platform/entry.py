@@ -1,10 +1,10 @@
 """The public entry: TLS for the domain from cert-manager (or an existing Secret) and, by default,
-a Gateway API `Gateway` that the servers attach their HTTPRoutes to.
+a Gateway API `Gateway` that the route to our gateway service attaches to (public_route.py).
 
 TLS comes from an explicit `Certificate`, not from the `cert-manager.io/cluster-issuer`
 annotation on the Gateway: the annotation works only where cert-manager runs with its Gateway
 API support switched on, a Certificate everywhere. With `entry: ingress` there is no shared
-object but the certificate: each server gets a plain Ingress of its own (server/routing.py).
+object but the certificate, which the one Ingress (public_route.py) serves.
 The Let's Encrypt ClusterIssuer is cluster-wide, so it is created only when asked
 (`acme_email`) and named per stack.
 """

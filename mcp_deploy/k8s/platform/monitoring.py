@@ -1,12 +1,14 @@
 """With the Prometheus operator: alerts on the shared parts (database CPU and disk, Redis memory,
-backups that failed or have not succeeded for a day). Per-server alerts are the servers'."""
+backups that failed or have not succeeded for a day), and the gateway's ServiceMonitor.
+Per-server alerts are the servers'."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mcp_deploy.k8s.meta import metadata
+from mcp_deploy.k8s.meta import metadata, selector
+from mcp_deploy.k8s.platform.gateway import GatewayAddress
 from mcp_deploy.names import physical_name
 
 DAY_SECONDS = 24 * 3600
@@ -74,4 +76,21 @@ def platform_alerts(
             ]
         },
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+    )
+
+
+def gateway_monitor(
+    name: str, address: GatewayAddress, depends_on: list[pulumi.Resource], parent: pulumi.Resource
+) -> k8s.apiextensions.CustomResource:
+    """The gateway's /metrics (per route, server and tool), scraped from its private Service."""
+    return k8s.apiextensions.CustomResource(
+        f"{name}-gateway-monitor",
+        api_version="monitoring.coreos.com/v1",
+        kind="ServiceMonitor",
+        metadata=metadata(address.instance, address.namespace, "gateway", address.instance),
+        spec={
+            "selector": {"matchLabels": selector(address.instance)},
+            "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
+        },
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*depends_on, address.service]),
     )

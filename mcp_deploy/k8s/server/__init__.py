@@ -1,8 +1,14 @@
-"""`K8sServer`: one MCP server on a `K8sPlatform`, private behind the platform's entry.
+"""`K8sServer`: one MCP server on a `K8sPlatform`, private behind the platform's gateway.
+
+The server has a ClusterIP Service (and a headless one when its sessions are sticky) that only
+the gateway's pods may reach; it registers with the platform, whose gateway routes
+`https://<domain>/<name><path>` to it. Servers that do auth (our reference server) trust the
+gateway's tokens: issuer GATEWAY_ISSUER, keys from the gateway's private JWKS URL.
 
 Every object is named `<stack>-<platform>-<server>` (names.physical_name), except the Secrets,
 which the provider names (see secrets.py). The Deployment waits for what its pods read at
-start: its Secret, its database role and database, the Redis pods, its NetworkPolicy.
+start: its Secret, its database role and database, the Redis pods, its NetworkPolicy, and the
+gateway's Service when it fetches the gateway's keys.
 """
 
 import pulumi
@@ -10,13 +16,13 @@ import pulumi
 from mcp_deploy.k8s.images import built_image, prebuilt_image
 from mcp_deploy.k8s.meta import POSTGRES_CLIENT
 from mcp_deploy.k8s.platform import K8sPlatform
-from mcp_deploy.k8s.pods import postgres_ca
+from mcp_deploy.k8s.platform.upstreams import Upstream
+from mcp_deploy.k8s.pods import postgres_ca, rollout_annotation
 from mcp_deploy.k8s.server.backup import backup_entry
 from mcp_deploy.k8s.server.database import database
 from mcp_deploy.k8s.server.monitoring import server_monitoring
 from mcp_deploy.k8s.server.policy import server_policy
-from mcp_deploy.k8s.server.routing import routes
-from mcp_deploy.k8s.server.secrets import env_secret, rollout_annotation
+from mcp_deploy.k8s.server.secrets import env_secret
 from mcp_deploy.k8s.server.workload import PodInputs, workload
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_args import ServerArgs
@@ -24,8 +30,9 @@ from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server
 
 
 class K8sServer(pulumi.ComponentResource):
-    """One MCP server on a K8sPlatform: Deployment, Service, HPA, PDB, NetworkPolicy and an
-    HTTPRoute for /<name>/mcp; its own database and role when it asks for one."""
+    """One MCP server on a K8sPlatform, reached only through its gateway: Deployment, ClusterIP
+    Service (and a headless one when sticky), HPA, PDB, NetworkPolicy; its own database and
+    role when it asks for one."""
 
     url: pulumi.Output[str]
     image: pulumi.Output[str]
@@ -67,11 +74,15 @@ class K8sServer(pulumi.ComponentResource):
             pod_labels.update(platform.redis.client_label)
         secret = env_secret(spec, instance, namespace, computed, in_namespace, self)
         scraped = p.k8s.prometheus_operator and spec.is_reference
+        fetches_jwks = spec.is_reference
+        if fetches_jwks:
+            waits.append(platform.gateway.service)
         policy = server_policy(
             spec,
             instance,
             namespace,
-            platform.entry_peers,
+            platform.gateway,
+            fetches_jwks,
             scraped,
             platform.postgres,
             platform.redis,
@@ -84,7 +95,7 @@ class K8sServer(pulumi.ComponentResource):
             namespace,
             PodInputs(
                 image=image,
-                env=spec.plain_env(p.domain, p.auth_issuer, p.auth_audience),
+                env=_plain_env(spec, platform, fetches_jwks),
                 secret_name=secret.metadata.name,
                 rollout=rollout_annotation(secret),
                 pod_labels=pod_labels,
@@ -94,7 +105,19 @@ class K8sServer(pulumi.ComponentResource):
             [*in_namespace, secret, policy, *waits],
             self,
         )
-        routes(spec, instance, namespace, p.domain, p.k8s.ingress_class, platform.entry, pods.service, self)
+        platform.add_server(
+            Upstream(
+                name=name,
+                instance=instance,
+                host=pods.upstream_host,
+                port=spec.port,
+                path=spec.path,
+                scopes=spec.scopes,
+                sticky=spec.sticky,
+                fetches_jwks=fetches_jwks,
+                resources=pods.resources,
+            )
+        )
         if scraped:
             server_monitoring(spec, instance, namespace, p.domain, [pods.service], self)
 
@@ -108,6 +131,18 @@ class K8sServer(pulumi.ComponentResource):
         assert spec.build is not None
         assert registry is not None
         return built_image(f"{spec.name}-image", spec.build, registry, self)
+
+
+def _plain_env(spec: ServerSpec, platform: K8sPlatform, fetches_jwks: bool) -> dict[str, str]:
+    """Behind the gateway a server sees the gateway's tokens: `${authIssuer}` is the gateway's
+    issuer and `${authAudience}` the server's own public URL, the audience the gateway signs
+    for. Our server also gets the gateway's private JWKS URL (plain http inside the cluster);
+    an `env` entry of the server's own still wins."""
+    env = spec.plain_env(platform.spec.domain, platform.gateway_issuer, None)
+    if fetches_jwks:
+        trust = {"AUTH_JWKS_URL": platform.gateway.jwks_url, "AUTH_JWKS_ALLOW_HTTP": "true"}
+        env = dict(sorted({**trust, **env}.items()))
+    return env
 
 
 def _check(spec: ServerSpec, platform: K8sPlatform) -> None:

@@ -1,6 +1,7 @@
-"""The server's NetworkPolicy: in only from the entry's pods (and Prometheus, when it scrapes
-this server) on the server's own port; out to DNS, the data tier it uses, and public HTTPS (an
-OAuth issuer's JWKS, the APIs a server calls)."""
+"""The server's NetworkPolicy: in only from the platform gateway's pods (and Prometheus, when it
+scrapes this server) on the server's own port; out to DNS, the data tier it uses, the gateway's
+JWKS when it verifies the gateway's tokens, and public HTTPS (the APIs a server calls). The
+entry's pods cannot reach a server: only the gateway admits them (platform/gateway_policy.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pulumi_kubernetes as k8s
 
 from mcp_deploy.k8s import netpol
 from mcp_deploy.k8s.meta import metadata, selector
+from mcp_deploy.k8s.platform.gateway import GatewayAddress
 from mcp_deploy.k8s.platform.policies import postgres_egress, redis_egress
 from mcp_deploy.k8s.platform.postgres import Postgres
 from mcp_deploy.k8s.platform.redis import Redis
@@ -19,15 +21,20 @@ def server_policy(
     spec: ServerSpec,
     instance: str,
     namespace: str,
-    entry_peers: list[k8s.networking.v1.NetworkPolicyPeerArgs],
+    gateway: GatewayAddress,
+    fetches_jwks: bool,
     scraped: bool,
     postgres: Postgres | None,
     redis: Redis | None,
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> k8s.networking.v1.NetworkPolicy:
-    sources = [*entry_peers, *([netpol.namespace(netpol.MONITORING_NAMESPACE)] if scraped else [])]
+    sources = [netpol.pods(gateway.pod_labels)]
+    if scraped:
+        sources.append(netpol.namespace(netpol.MONITORING_NAMESPACE))
     egress = [netpol.dns()]
+    if fetches_jwks:
+        egress.append(netpol.Egress(to=[netpol.pods(gateway.pod_labels)], ports=netpol.tcp(gateway.port)))
     if spec.postgres is not None and postgres is not None:
         egress.append(postgres_egress(postgres))
     if spec.redis is not None and redis is not None:

@@ -4,8 +4,8 @@ The Secret has no fixed name: the provider names it `<resource>-<random>` and, s
 Secret is replaced, creates the new one under a new name before deleting the old. The
 Deployment refers to the name, so a new value is a new pod template and the pods roll. (A fixed
 name is deleted and re-created in place, and running pods never see the new value.) Where the
-provider updates Secrets in place instead (`enableSecretMutable`), `rollout_annotation` still
-changes the template: it carries the Secret's resourceVersion, which every write bumps.
+provider updates Secrets in place instead (`enableSecretMutable`), pods.rollout_annotation still
+changes the template.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import pulumi_random as random
 from mcp_deploy.k8s.meta import metadata
 from mcp_deploy.server_spec import ServerSpec
 
-ROLLOUT_ANNOTATION = "mcp-deploy.io/secret-version"
 GENERATED_LENGTH = 48
 
 
@@ -44,10 +43,4 @@ def env_secret(
         type="Opaque",
         string_data={env: pulumi.Output.secret(value) for env, value in sorted(values.items())},
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
-    )
-
-
-def rollout_annotation(secret: k8s.core.v1.Secret) -> pulumi.Output[str]:
-    return pulumi.Output.all(secret.metadata.name, secret.metadata.resource_version).apply(
-        lambda parts: f"{parts[0]}@{parts[1] or ''}"
     )

@@ -1,5 +1,11 @@
 """The server's pods: a ServiceAccount without an API token, a hardened Deployment on the
-server's own port, probes and command, its ClusterIP Service, HPA and PodDisruptionBudget."""
+server's own port, probes and command, its ClusterIP Service, HPA and PodDisruptionBudget.
+
+A server whose sessions are sticky also gets a headless Service, `<service>-pods`: its DNS name
+resolves to every ready pod, and the gateway pins each Mcp-Session-Id to one of those addresses
+(for every gateway replica alike, through Redis). Affinity on the ClusterIP Service could not do
+that: all traffic comes from a few gateway pods, and kube-proxy's ClientIP affinity would pin
+each of them, not each session, to one replica."""
 
 from __future__ import annotations
 
@@ -10,16 +16,29 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mcp_deploy.k8s.meta import labels, metadata, selector
-from mcp_deploy.k8s.pods import container_security, plain_env, pod_security, scratch_tmp, secret_env
+from mcp_deploy.k8s.pods import (
+    ROLLOUT_ANNOTATION,
+    container_security,
+    plain_env,
+    pod_security,
+    scratch_tmp,
+    secret_env,
+)
+from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import DRAIN_SECONDS, ServerSpec
-
-STICKY_SECONDS = 3600  # how long a client IP stays with one replica
 
 
 @dataclass(frozen=True)
 class Workload:
     deployment: k8s.apps.v1.Deployment
     service: k8s.core.v1.Service
+    headless: k8s.core.v1.Service | None  # sticky servers only
+    upstream_host: str  # the Service the gateway sends to
+
+    @property
+    def resources(self) -> tuple[pulumi.Resource, ...]:
+        """What the gateway waits for before it sends here."""
+        return (self.deployment, self.service, *((self.headless,) if self.headless else ()))
 
 
 @dataclass(frozen=True)
@@ -65,7 +84,7 @@ def workload(
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     labels={**labels(name, instance), **pod.pod_labels},
-                    annotations={"mcp-deploy.io/secret-version": pod.rollout},
+                    annotations={ROLLOUT_ANNOTATION: pod.rollout},
                 ),
                 spec=_pod_spec(spec, instance, account, pod),
             ),
@@ -82,20 +101,10 @@ def workload(
             type="ClusterIP",
             selector=selector(instance),
             ports=[k8s.core.v1.ServicePortArgs(name="http", port=spec.port, target_port="http")],
-            # Servers that keep Mcp-Session-Id state: the portable affinity, by client IP. It
-            # holds where traffic goes through the Service's virtual IP; a gateway that picks
-            # endpoints itself needs its own session-persistence policy (see README).
-            session_affinity="ClientIP" if spec.sticky else None,
-            session_affinity_config=(
-                k8s.core.v1.SessionAffinityConfigArgs(
-                    client_ip=k8s.core.v1.ClientIPConfigArgs(timeout_seconds=STICKY_SECONDS)
-                )
-                if spec.sticky
-                else None
-            ),
         ),
         opts=inside,
     )
+    headless = _headless(spec, instance, namespace, inside) if spec.sticky else None
     _autoscaler(spec, instance, namespace, deployment, inside)
     k8s.policy.v1.PodDisruptionBudget(
         f"{name}-server",
@@ -105,7 +114,34 @@ def workload(
         ),
         opts=inside,
     )
-    return Workload(deployment=deployment, service=service)
+    return Workload(
+        deployment=deployment,
+        service=service,
+        headless=headless,
+        upstream_host=headless_name(instance) if spec.sticky else instance,
+    )
+
+
+def headless_name(instance: str) -> str:
+    """`<service>-pods`, trimmed with a hash where that passes 63 characters."""
+    return physical_name(instance, "pods", stack="")
+
+
+def _headless(
+    spec: ServerSpec, instance: str, namespace: str, opts: pulumi.ResourceOptions
+) -> k8s.core.v1.Service:
+    return k8s.core.v1.Service(
+        f"{spec.name}-pods",
+        metadata=metadata(headless_name(instance), namespace, spec.name, instance),
+        spec=k8s.core.v1.ServiceSpecArgs(
+            cluster_ip="None",
+            selector=selector(instance),
+            # Only ready pods: a session is never pinned to a replica that cannot serve it yet.
+            publish_not_ready_addresses=False,
+            ports=[k8s.core.v1.ServicePortArgs(name="http", port=spec.port, target_port="http")],
+        ),
+        opts=opts,
+    )
 
 
 def _pod_spec(
