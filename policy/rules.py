@@ -313,6 +313,60 @@ def k8s_resources_and_probes(resource: Resource, production: bool) -> list[str]:
     return problems
 
 
+# The platform's one public service is named <...>-gateway (and its ECS container "gateway").
+GATEWAY = re.compile(r"(^|-)gateway$")
+
+
+def servers_behind_the_gateway(resource: Resource, production: bool) -> list[str]:
+    """Only the gateway faces the internet: load balancers, public routes and public ingress
+    settings may point at it alone. A server reached any other way skips central auth."""
+    props = resource.props
+    if resource.type == "aws:ecs/service:Service":
+        problems = [
+            f"the load balancer forwards to container {target.get('containerName')!r}, not the gateway"
+            for target in props.get("loadBalancers") or []
+            if target.get("containerName") != "gateway"
+        ]
+        if (props.get("networkConfiguration") or {}).get("assignPublicIp"):
+            problems.append("its tasks get public IP addresses")
+        return problems
+    if resource.type == "gcp:cloudrunv2/service:Service":
+        ingress = props.get("ingress") or "INGRESS_TRAFFIC_ALL"
+        if ingress == "INGRESS_TRAFFIC_ALL":
+            return ["ingress INGRESS_TRAFFIC_ALL: reachable from the internet, around the gateway"]
+        if ingress != "INGRESS_TRAFFIC_INTERNAL_ONLY" and not GATEWAY.search(str(props.get("name", ""))):
+            return [f"ingress {ingress} on a service that is not the gateway"]
+        return []
+    if _is_k8s(resource, "Service"):
+        kind = (props.get("spec") or {}).get("type", "ClusterIP")
+        return (
+            [f"Service type {kind} is reachable from outside the cluster"]
+            if kind in ("LoadBalancer", "NodePort")
+            else []
+        )
+    if _is_k8s(resource, "HTTPRoute", "Ingress"):
+        return [
+            f"routes public traffic to {name!r}, not the gateway"
+            for name in _k8s_backends(props)
+            if not GATEWAY.search(name)
+        ]
+    return []
+
+
+def _k8s_backends(props: Mapping[str, Any]) -> list[str]:
+    spec = props.get("spec") or {}
+    names = [ref.get("name", "") for rule in spec.get("rules") or [] for ref in rule.get("backendRefs") or []]
+    backends = [
+        path.get("backend") or {}
+        for rule in spec.get("rules") or []
+        for path in (rule.get("http") or {}).get("paths") or []
+    ]
+    if spec.get("defaultBackend"):
+        backends.append(spec["defaultBackend"])
+    names += [(backend.get("service") or {}).get("name", "") for backend in backends]
+    return names
+
+
 RULES: list[Rule] = [
     Rule(
         "no-public-buckets",
@@ -372,6 +426,13 @@ RULES: list[Rule] = [
         "Give every container CPU and memory requests and a memory limit, and readiness and liveness "
         "probes on long-running workloads.",
         k8s_resources_and_probes,
+    ),
+    Rule(
+        "servers-behind-the-gateway",
+        "No MCP server is publicly reachable except through the gateway.",
+        "Route the load balancer, the Gateway API route or the Ingress to the gateway only; keep servers "
+        "on private addresses (Service Connect, Cloud Run internal ingress, ClusterIP Services).",
+        servers_behind_the_gateway,
     ),
 ]
 

@@ -26,7 +26,7 @@ def test_the_program_passes_every_rule(stack: str, target: str) -> None:
 
 
 def test_every_rule_has_a_description_and_a_remediation() -> None:
-    assert len({rule.name for rule in RULES}) == len(RULES) == 9
+    assert len({rule.name for rule in RULES}) == len(RULES) == 10
     for rule in RULES:
         assert rule.description.endswith(".")
         assert len(rule.remediation) > 30
@@ -222,6 +222,50 @@ BAD: dict[str, list[tuple[Resource, bool]]] = {
                                 }
                             }
                         }
+                    }
+                },
+            ),
+            False,
+        ),
+    ],
+    "servers-behind-the-gateway": [
+        (
+            Resource(
+                "aws:ecs/service:Service",
+                "notes",
+                {"loadBalancers": [{"containerName": "server", "containerPort": 8000}]},
+            ),
+            False,
+        ),
+        (
+            Resource("aws:ecs/service:Service", "notes", {"networkConfiguration": {"assignPublicIp": True}}),
+            False,
+        ),
+        (Resource("gcp:cloudrunv2/service:Service", "notes", {"name": "dev-mcp-notes"}), False),
+        (
+            Resource(
+                "gcp:cloudrunv2/service:Service",
+                "notes",
+                {"name": "dev-mcp-notes", "ingress": "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"},
+            ),
+            False,
+        ),
+        (Resource("kubernetes:core/v1:Service", "notes", {"spec": {"type": "LoadBalancer"}}), False),
+        (
+            Resource(
+                "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute",
+                "r",
+                {"spec": {"rules": [{"backendRefs": [{"name": "dev-mcp-notes", "port": 8000}]}]}},
+            ),
+            False,
+        ),
+        (
+            Resource(
+                "kubernetes:networking.k8s.io/v1:Ingress",
+                "i",
+                {
+                    "spec": {
+                        "rules": [{"http": {"paths": [{"backend": {"service": {"name": "dev-mcp-notes"}}}]}}]
                     }
                 },
             ),
