@@ -79,6 +79,24 @@ def summary(
     line("", f"load average now {_load()}; one run on a shared 2-core machine, wrk on the same cores")
 
 
+def gateway(costs: dict[str, float], connections: int) -> None:
+    """The gateway hop (bench/gateway.py): its CPU per forwarded request against the bare
+    server's per request, and the latency it adds, at `connections` concurrent requests."""
+    print(
+        f"\ngateway hop: fixed_note to the bare server, direct vs through mcp-gateway ({connections} at once)"
+    )
+    line("req/s direct | through", f"{costs['direct_rps']:,.0f} | {costs['through_rps']:,.0f}")
+    line(
+        "CPU per request: gateway | bare server",
+        f"{costs['gateway_cpu_us']:.0f} µs | {costs['server_cpu_us']:.0f} µs",
+    )
+    line("ratio gateway/bare CPU (goal <= 1.0)", f"{costs['cpu_ratio']:.2f}")
+    line(
+        "added p50 | p99 (goal p99 <= 2 ms)",
+        f"{costs['added_p50_ms']:.2f} ms | {costs['added_p99_ms']:.2f} ms",
+    )
+
+
 def image(build: bool, log_path: Path) -> str:
     """The size of localhost/mcp-server:dev in local-image's podman store, if it is there."""
     if build:

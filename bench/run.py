@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
-from bench import BenchError, report, servers
+from bench import BenchError, gateway, report, servers
 from bench.bare_server import FIXED
 from bench.calls import Call, discover, send, tool
 from bench.load import wrk
@@ -113,6 +113,11 @@ def measure(config: Config, workdir: Path) -> dict[str, Any]:
         scenarios = prepare(ours, bare, token)
         idle = {"bare": bare.rss_kib(), "ours": ours.rss_kib()}
         outcomes = [run(scenario, bare, ours, config, wrk_log) for scenario in scenarios]
+        hop = stack.enter_context(servers.gateway(bare, workdir / "gateway.log"))
+        fixed = tool("fixed_note", {"note_id": FIXED.id})
+        send(hop.url, fixed)  # checked once by hand, as every scenario is
+        costs = gateway.compare(bare, hop, fixed, config.seconds, config.rounds, config.connections, wrk_log)
+        report.gateway(costs, config.connections)
         return {"outcomes": outcomes, "starts": starts, "idle": idle, "bare_start": bare.ready_seconds}
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import json
 import os
 import secrets
 import signal
@@ -37,6 +38,7 @@ class Server:
     process: subprocess.Popen[bytes]
     log_path: Path
     ready_seconds: float  # spawn to the first good answer
+    path: str = "/mcp"  # where it serves MCP: /<route>/mcp through the gateway
 
     @property
     def base(self) -> str:
@@ -44,7 +46,12 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"{self.base}/mcp"
+        return f"{self.base}{self.path}"
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU the process has used so far (/proc/<pid>/stat, clock ticks)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     def rss_kib(self) -> int:
         """Resident memory now, from /proc (0 once the process is gone)."""
@@ -102,6 +109,48 @@ def bare(env: dict[str, str], log_path: Path) -> Iterator[Server]:
     command = [sys.executable, "-m", "bench.bare_server"]
     with _running("bare", command, env, log_path, ready) as server:
         yield server
+
+
+GATEWAY_PYTHON = ROOT / "gateway" / ".venv" / "bin" / "python"
+
+
+@contextmanager
+def gateway(upstream: Server, log_path: Path) -> Iterator[Server]:
+    """mcp-gateway in front of `upstream` (route `bare`), as `make dev` runs it: auth off, limits
+    in process (set past what the bench sends), one uvicorn worker like the servers."""
+    if not GATEWAY_PYTHON.exists():
+        raise BenchError(f"{GATEWAY_PYTHON} is missing: run `make venv` first")
+    port = free_port()
+    routes = {"bare": {"upstream": upstream.base, "path": "/mcp", "scopes": []}}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AUTH_", "GATEWAY_", "REDIS_"))} | {
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": str(port),
+        "GATEWAY_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "GATEWAY_ROUTES": json.dumps(routes),
+        "RATE_LIMIT_PER_MINUTE": "1000000",
+        "DRAIN_SECONDS": "5",
+    }
+
+    def ready(base: str) -> bool:
+        return httpx.get(f"{base}/ready", timeout=2).status_code == 200
+
+    with log_path.open("ab") as log:
+        started = time.perf_counter()
+        process = subprocess.Popen(
+            [str(GATEWAY_PYTHON), "-m", "mcp_gateway", "serve"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        try:
+            server = Server("gateway", port, process, log_path, 0.0, path="/bare/mcp")
+            server.ready_seconds = _wait_ready(server, ready) - started
+            yield server
+        finally:
+            _stop(process)
 
 
 def migrate(env: dict[str, str], log_path: Path) -> None:
