@@ -81,7 +81,7 @@ class ServerArgs(TypedDict, total=False):
     redis: RedisUseArgs
     """Give it (even empty) to use the shared Redis."""
     scopes: list[str]
-    """OAuth scopes the server's tools require; kept for the gateway (not built yet) to enforce."""
+    """OAuth scopes the server's tools require; the gateway publishes and enforces them."""
     sessions: str
     """`stateless` (any replica answers any request) or `sticky` (a client's requests go to one
     replica, for servers that keep Mcp-Session-Id state). Default stateless."""

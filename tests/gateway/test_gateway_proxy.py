@@ -93,6 +93,16 @@ def test_sse_is_not_buffered_and_traceparent_passes(platform: Platform) -> None:
     assert platform.plain.seen()[-1]["traceparent"] == trace
 
 
+def test_metrics_are_private_to_whoever_scrapes_the_gateway_directly(platform: Platform) -> None:
+    """A request the load balancer forwarded carries X-Forwarded-For; Prometheus's scrape does not."""
+    through_the_edge = httpx.get(
+        f"{platform.gateway.base}/metrics", headers={"x-forwarded-for": "203.0.113.9"}
+    )
+    assert through_the_edge.status_code == 404
+    assert "gateway_requests_total" not in through_the_edge.text
+    assert httpx.get(f"{platform.gateway.base}/metrics").status_code == 200
+
+
 def test_metrics_and_log_lines(platform: Platform) -> None:
     httpx.post(platform.url("notes"), json=CALL, headers=ACCEPT)
     text = platform.gateway.metrics()

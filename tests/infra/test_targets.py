@@ -31,5 +31,5 @@ def test_every_target_exports_the_whole_contract(stack: str, target: Target) -> 
         assert server["url"] == f"https://{run.outputs['url'].removeprefix('https://')}/{name}/mcp"
         assert server["image"]
     empty = {name for name in PLATFORM_OUTPUTS if run.outputs[name] in ("", None)}
-    # only a kubernetes stack without k8sBackupUrl has no bucket to name
-    assert empty == ({"backup_bucket"} if stack != "prod" and target == "kubernetes" else set())
+    # only a kubernetes stack without k8sBackupUrl (dev) has no bucket to name
+    assert empty == ({"backup_bucket"} if (stack, target) == ("dev", "kubernetes") else set())

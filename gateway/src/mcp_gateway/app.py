@@ -138,6 +138,11 @@ class Gateway:
             await json_reply(send, 200, {"status": "ok"})
         elif path == "/ready":
             await self._ready(send)
+        elif path == "/metrics" and _came_through_the_edge(scope):
+            # Load balancers and Gateway API proxies add X-Forwarded-For; Prometheus, scraping the
+            # private address, does not. The public entry forwards every path to us (the ALB, the
+            # URL map, an Ingress cannot all refuse one), so the refusal has to be ours.
+            await rpc_error(send, 404, "No such route")
         elif path == "/metrics":
             body = self.metrics.render()
             headers = [
@@ -218,3 +223,7 @@ class Gateway:
 def create_app(settings: GatewaySettings) -> tuple[Edge, Gateway]:
     gateway = Gateway(settings)
     return Edge(gateway, gateway.metrics, settings.allowed_origins), gateway
+
+
+def _came_through_the_edge(scope: Scope) -> bool:
+    return any(name == b"x-forwarded-for" for name, _ in scope["headers"])

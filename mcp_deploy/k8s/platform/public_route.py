@@ -6,7 +6,7 @@ Gateway entry: one HTTPRoute on the Gateway's HTTPS listener. The gateway's priv
 JWKS, /metrics) get rules with no backend, which the Gateway API answers with a 500 (core
 conformance: HTTPRouteNoBackendRefs); an exact path match outranks the `/` prefix. Ingress
 entry: one plain Ingress, no controller-specific annotations; the Ingress API cannot refuse a
-path, so there the gateway's own checks are all that keeps those paths private.
+path, so there the gateway itself refuses /metrics to forwarded requests (the JWKS is public keys).
 
 An edge rate limit is implementation-specific in the Gateway API (no portable policy); none is
 added here. See the README for Envoy Gateway's BackendTrafficPolicy attached to this route.
