@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 
@@ -38,54 +39,59 @@ def run_dev() -> int:
             "AUTH_JWKS_URL": f"{GATEWAY}/.well-known/jwks.json",
             "AUTH_AUDIENCE": route_url,
         }
-    notes = subprocess.Popen([sys.executable, "-m", "mcp_notes", "serve"], env=notes_env)
+    routes = {
+        "notes": {
+            "upstream": f"http://127.0.0.1:{notes_port}",
+            "path": "/mcp",
+            "scopes": ["notes:read", "notes:write"],
+        }
+    }
+    env = {
+        **os.environ,
+        "GATEWAY_HOST": "127.0.0.1",
+        "GATEWAY_PORT": "8000",
+        "GATEWAY_PUBLIC_URL": GATEWAY,
+        "GATEWAY_ROUTES": json.dumps(routes),
+    }
     try:
-        if not _wait_healthy(f"http://127.0.0.1:{notes_port}/health", notes):
-            print("mcp-gateway dev: the notes server did not start", file=sys.stderr)
-            return 1
-        routes = {
-            "notes": {
-                "upstream": f"http://127.0.0.1:{notes_port}",
-                "path": "/mcp",
-                "scopes": ["notes:read", "notes:write"],
-            }
-        }
-        env = {
-            **os.environ,
-            "GATEWAY_HOST": "127.0.0.1",
-            "GATEWAY_PORT": "8000",
-            "GATEWAY_PUBLIC_URL": GATEWAY,
-            "GATEWAY_ROUTES": json.dumps(routes),
-        }
-        try:
-            settings = load_settings(env)
-        except SettingsError as error:
-            print(f"mcp-gateway: {error}", file=sys.stderr)
-            return 2
-        logs.configure(settings.log_level)
-        from mcp_gateway.__main__ import serve
+        settings = load_settings(env)
+    except SettingsError as error:
+        print(f"mcp-gateway: {error}", file=sys.stderr)
+        return 2
+    logs.configure(settings.log_level)
+    from mcp_gateway.__main__ import serve
 
+    # The gateway first, then the notes server: with auth on, notes fetches the gateway's keys as
+    # it starts, and a gateway that is not up yet would leave it without keys for its first call.
+    started: list[subprocess.Popen[bytes]] = []
+    threading.Thread(
+        target=_start_notes_when_the_gateway_answers, args=(notes_env, started), daemon=True
+    ).start()
+    try:
         return serve(settings)
     finally:
-        notes.terminate()
+        for notes in started:
+            notes.terminate()
+            try:
+                notes.wait(15)
+            except subprocess.TimeoutExpired:
+                notes.kill()
+
+
+def _start_notes_when_the_gateway_answers(
+    env: dict[str, str], started: list[subprocess.Popen[bytes]]
+) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
         try:
-            notes.wait(15)
-        except subprocess.TimeoutExpired:
-            notes.kill()
+            with urllib.request.urlopen(f"{GATEWAY}/health", timeout=1):
+                break
+        except OSError:
+            time.sleep(0.1)
+    started.append(subprocess.Popen([sys.executable, "-m", "mcp_notes", "serve"], env=env))
 
 
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def _wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 20) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                return True
-        except OSError:
-            time.sleep(0.1)
-    return False
