@@ -56,7 +56,9 @@ class Gateway:
             if s.auth_issuer
             else None
         )
-        self.http = proxy.client(s.upstream_connect_timeout, s.upstream_idle_timeout, s.upstream_pool_size)
+        self.upstreams = proxy.Upstreams(
+            s.upstream_connect_timeout, s.upstream_idle_timeout, s.upstream_pool_size
+        )
         needs_id_tokens = any(r.auth == "google-id-token" for r in s.routes.values())
         self.id_tokens = GoogleIdTokens() if needs_id_tokens else None
         self.pipelines: dict[str, RoutePipeline] = {}
@@ -71,7 +73,7 @@ class Gateway:
                 tokens=self.tokens,
                 id_tokens=self.id_tokens,
                 sessions=self.sessions,
-                http=self.http,
+                upstreams=self.upstreams,
                 metrics=self.metrics,
             )
             if s.auth_issuer is not None:
@@ -117,7 +119,7 @@ class Gateway:
             await self.jwks.close()
         if self.id_tokens is not None:
             await self.id_tokens.close()
-        await self.http.aclose()
+        await self.upstreams.aclose()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import httpx
 import orjson
 from starlette.types import Receive, Scope, Send
 
@@ -20,6 +19,7 @@ from mcp_gateway.proxy import (
     ClientGone,
     Target,
     UpstreamFailed,
+    Upstreams,
     cancel_on_disconnect,
     open_upstream,
     stream_back,
@@ -44,7 +44,7 @@ class RoutePipeline:
         tokens: UpstreamTokens,
         id_tokens: GoogleIdTokens | None,
         sessions: SessionMap,
-        http: httpx.AsyncClient,
+        upstreams: Upstreams,
         metrics: GatewayMetrics,
     ) -> None:
         self.route = route
@@ -54,7 +54,7 @@ class RoutePipeline:
         self.tokens = tokens
         self.id_tokens = id_tokens
         self.sessions = sessions
-        self.http = http
+        self.upstreams = upstreams
         self.metrics = metrics
         self.resolver = (
             Resolver(route.upstream_host, route.upstream_port) if route.discovery == "dns" else None
@@ -142,7 +142,7 @@ class RoutePipeline:
             async with cancel_on_disconnect(receive):
                 try:
                     response = await open_upstream(
-                        self.http,
+                        self.upstreams,
                         scope["method"],
                         Target(url, self.host_header),
                         headers,
@@ -152,17 +152,21 @@ class RoutePipeline:
                 except UpstreamFailed as failed:
                     await self._upstream_failed(send, exchange, failed, session_id)
                     return
-                created = response.headers.get("mcp-session-id")
-                if self.route.sticky and created and created != session_id:
-                    await self.sessions.remember(self.route.name, created, address)
-                if self.route.sticky and session_id and response.status_code == 404:
-                    await self.sessions.forget(self.route.name, session_id)
-                if scope["method"] == "DELETE" and session_id and response.status_code < 300:
-                    await self.sessions.forget(self.route.name, session_id)
-                exchange.outcome = "ok" if response.status_code < 400 else f"upstream_{response.status_code}"
-                if not await stream_back(response, send, []):
-                    exchange.outcome = "upstream_broke"
-                    self.metrics.upstream_errors.labels(self.route.name, "protocol").inc()
+                try:
+                    status = response.status
+                    created = response.headers.get("mcp-session-id")
+                    if self.route.sticky and created and created != session_id:
+                        await self.sessions.remember(self.route.name, created, address)
+                    if self.route.sticky and session_id and status == 404:
+                        await self.sessions.forget(self.route.name, session_id)
+                    if scope["method"] == "DELETE" and session_id and status < 300:
+                        await self.sessions.forget(self.route.name, session_id)
+                    exchange.outcome = "ok" if status < 400 else f"upstream_{status}"
+                    if not await stream_back(response, send, []):
+                        exchange.outcome = "upstream_broke"
+                        self.metrics.upstream_errors.labels(self.route.name, "protocol").inc()
+                finally:
+                    response.close()  # a no-op once stream_back released it; else drops the connection
         except ClientGone:
             exchange.outcome = "client_gone"
 
