@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -11,7 +12,8 @@ import pytest
 
 from tests.harness.stack_files import ROOT
 
-UV = ROOT / ".tools" / "bin" / "uv"
+# The uv `make` uses: the one on PATH, else the pinned copy it installs into .tools/.
+UV = Path(shutil.which("uv") or ROOT / ".tools" / "bin" / "uv")
 
 
 @pytest.fixture(scope="module")
