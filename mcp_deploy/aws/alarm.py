@@ -43,3 +43,39 @@ def query(
             stat="Sum",
         ),
     )
+
+
+def five_xx_rate(
+    name: str,
+    name_parts: tuple[str, ...],
+    description: str,
+    namespace: str,
+    dimensions: Mapping[str, pulumi.Input[str]],
+    topic: aws.sns.Topic,
+    parent: pulumi.Resource,
+) -> aws.cloudwatch.MetricAlarm:
+    """More than 5% of requests answered 5xx for two periods (the gateway's through the ALB, a
+    server's through its Service Connect proxy)."""
+    return alarm(
+        name,
+        name_parts,
+        description,
+        aws.cloudwatch.MetricAlarmArgs(
+            comparison_operator="GreaterThanThreshold",
+            threshold=5,
+            evaluation_periods=2,
+            metric_queries=[
+                # 5xx counts are absent, not 0, in quiet periods.
+                aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                    id="rate",
+                    expression="100 * FILL(errors, 0) / MAX([FILL(errors, 0), requests])",
+                    label="5xx %",
+                    return_data=True,
+                ),
+                query("errors", namespace, "HTTPCode_Target_5XX_Count", dimensions),
+                query("requests", namespace, "RequestCount", dimensions),
+            ],
+        ),
+        topic,
+        parent,
+    )

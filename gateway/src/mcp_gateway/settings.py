@@ -6,14 +6,14 @@ mcp_notes.shared.redis_link and mcp_notes.serving take this object as they take 
 
 from __future__ import annotations
 
-import ipaddress
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import Field, RedisDsn, SecretStr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from mcp_gateway.routes import Route, RouteError, parse_routes
+from mcp_notes.settings import RedisSettings, ServingSettings, asymmetric_algorithms, is_loopback
 
 CsvList = Annotated[list[str], NoDecode]
 Routes = Annotated[dict[str, Route], NoDecode]
@@ -23,7 +23,7 @@ class SettingsError(Exception):
     pass
 
 
-class GatewaySettings(BaseSettings):
+class GatewaySettings(RedisSettings, ServingSettings):
     model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=False)
 
     host: str = Field(default="127.0.0.1", validation_alias="GATEWAY_HOST")
@@ -65,33 +65,16 @@ class GatewaySettings(BaseSettings):
         default=3600, ge=10, le=86_400 * 7, validation_alias="SESSION_TTL_SECONDS"
     )
 
-    redis_url: RedisDsn | None = Field(default=None, validation_alias="REDIS_URL")
-    redis_ca_cert: str | None = Field(default=None, validation_alias="REDIS_CA_CERT")
+    # The shared Redis link's settings (mcp_notes.settings.RedisSettings), under our own prefix.
     redis_key_prefix: str = Field(
         default="gateway:", pattern=r"^[A-Za-z0-9:._-]{1,64}$", validation_alias="REDIS_KEY_PREFIX"
     )
-    redis_timeout: float = Field(default=0.25, ge=0.01, le=5, validation_alias="REDIS_TIMEOUT_SECONDS")
-    redis_pool_size: int = Field(default=50, ge=1, le=1000, validation_alias="REDIS_POOL_SIZE")
-    redis_pool_timeout: float = Field(default=0.1, ge=0, le=5, validation_alias="REDIS_POOL_TIMEOUT_SECONDS")
-    redis_sync_seconds: float = Field(default=0.1, ge=0.01, le=5, validation_alias="REDIS_SYNC_SECONDS")
 
     rate_limit_per_minute: int = Field(
         default=600, ge=1, le=1_000_000, validation_alias="RATE_LIMIT_PER_MINUTE"
     )
     max_request_bytes: int = Field(
         default=1_048_576, ge=4096, le=67_108_864, validation_alias="MAX_REQUEST_BYTES"
-    )
-    drain_seconds: int = Field(default=20, ge=1, le=300, validation_alias="DRAIN_SECONDS")
-    shutdown_delay_seconds: float = Field(default=0, ge=0, le=120, validation_alias="SHUTDOWN_DELAY_SECONDS")
-    keepalive_seconds: int = Field(default=920, ge=1, le=4000, validation_alias="HTTP_KEEPALIVE_SECONDS")
-    header_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=300, validation_alias="HTTP_HEADER_TIMEOUT_SECONDS"
-    )
-    body_timeout_seconds: float = Field(
-        default=30.0, gt=0, le=600, validation_alias="HTTP_BODY_TIMEOUT_SECONDS"
-    )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", validation_alias="LOG_LEVEL"
     )
 
     @field_validator("allowed_origins", "auth_algorithms", mode="before")
@@ -126,10 +109,7 @@ class GatewaySettings(BaseSettings):
     @field_validator("auth_algorithms")
     @classmethod
     def _asymmetric(cls, value: list[str]) -> list[str]:
-        allowed = {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
-        if not value or any(alg not in allowed for alg in value):
-            raise ValueError(f"only asymmetric algorithms ({', '.join(sorted(allowed))})")
-        return value
+        return asymmetric_algorithms(value)
 
     @model_validator(mode="after")
     def _consistent(self) -> GatewaySettings:
@@ -164,15 +144,6 @@ class GatewaySettings(BaseSettings):
 
 def _parsed(value: dict[str, Any]) -> bool:
     return all(isinstance(v, Route) for v in value.values())
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def load_settings(env: dict[str, str] | None = None) -> GatewaySettings:

@@ -22,10 +22,11 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_tls as tls
 
-from mcp_deploy.aws.alarm import alarm, query
+from mcp_deploy.aws.alarm import alarm, five_xx_rate
 from mcp_deploy.aws.container import container, scratch_volume, secrets_revision
 from mcp_deploy.aws.iam import Role, service_role
 from mcp_deploy.aws.images import built_image, repository
+from mcp_deploy.aws.scaling import MetricSpec, scale_service
 from mcp_deploy.aws.secret import StoredSecret, stored_secret
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import DRAIN_SECONDS, ServerSpec
@@ -283,24 +284,11 @@ def _execution_role(
 
 def _autoscaling(platform: AwsPlatform, service: aws.ecs.Service) -> None:
     name, spec = platform.prefix, platform.spec.gateway
-    child = pulumi.ResourceOptions(parent=platform)
-    target = aws.appautoscaling.Target(
-        f"{name}-gateway",
-        service_namespace="ecs",
-        scalable_dimension="ecs:service:DesiredCount",
-        resource_id=pulumi.Output.concat("service/", platform.cluster.name, "/", service.name),
-        min_capacity=max(MIN_TASKS, spec.min_replicas),
-        max_capacity=max(MIN_TASKS, spec.max_replicas),
-        opts=child,
-    )
-    metric = (
-        aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs
-    )
-    metrics = {
-        "cpu": (metric(predefined_metric_type="ECSServiceAverageCPUUtilization"), 60.0),
+    targets = {
+        "cpu": (MetricSpec(predefined_metric_type="ECSServiceAverageCPUUtilization"), 60.0),
         # Forwarding is cheap per request; streams hold connections, not CPU. 1000 a minute a task.
         "requests": (
-            metric(
+            MetricSpec(
                 predefined_metric_type="ALBRequestCountPerTarget",
                 resource_label=pulumi.Output.concat(
                     platform.edge.load_balancer.arn_suffix, "/", platform.edge.gateway_targets.arn_suffix
@@ -309,22 +297,17 @@ def _autoscaling(platform: AwsPlatform, service: aws.ecs.Service) -> None:
             1000.0,
         ),
     }
-    for label, (specification, value) in metrics.items():
-        aws.appautoscaling.Policy(
-            f"{name}-gateway-scale-{label}",
-            name=physical_name(name, "gateway", label, limit=255),
-            policy_type="TargetTrackingScaling",
-            service_namespace=target.service_namespace,
-            scalable_dimension=target.scalable_dimension,
-            resource_id=target.resource_id,
-            target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
-                predefined_metric_specification=specification,
-                target_value=value,
-                scale_in_cooldown=300,
-                scale_out_cooldown=60,
-            ),
-            opts=child,
-        )
+    replicas = (max(MIN_TASKS, spec.min_replicas), max(MIN_TASKS, spec.max_replicas))
+    scale_service(
+        f"{name}-gateway",
+        f"{name}-gateway",
+        (name, "gateway"),
+        platform.cluster,
+        service,
+        replicas,
+        targets,
+        platform,
+    )
 
 
 def _alarms(platform: AwsPlatform) -> None:
@@ -333,25 +316,12 @@ def _alarms(platform: AwsPlatform) -> None:
         "LoadBalancer": platform.edge.load_balancer.arn_suffix,
         "TargetGroup": platform.edge.gateway_targets.arn_suffix,
     }
-    alarm(
+    five_xx_rate(
         f"{name}-gateway-5xx-rate",
         (name, "gateway-5xx-rate"),
         "More than 5% of requests through the gateway failed with a 5xx for 10 minutes",
-        aws.cloudwatch.MetricAlarmArgs(
-            comparison_operator="GreaterThanThreshold",
-            threshold=5,
-            evaluation_periods=2,
-            metric_queries=[
-                aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                    id="rate",
-                    expression="100 * FILL(errors, 0) / MAX([FILL(errors, 0), requests])",
-                    label="5xx %",
-                    return_data=True,
-                ),
-                query("errors", "AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", target),
-                query("requests", "AWS/ApplicationELB", "RequestCount", target),
-            ],
-        ),
+        "AWS/ApplicationELB",
+        target,
         platform.topic,
         platform,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from mcp_deploy.aws.alarm import FIVE_MINUTES, alarm, query
+from mcp_deploy.aws.alarm import FIVE_MINUTES, alarm, five_xx_rate
 from mcp_deploy.aws.platform import AwsPlatform
 from mcp_deploy.aws.server.workload import Workload
 from mcp_deploy.server_spec import ServerSpec
@@ -18,26 +18,12 @@ def server_alarms(spec: ServerSpec, platform: AwsPlatform, work: Workload, paren
     service = {"ClusterName": platform.cluster.name, "ServiceName": work.service.name}
     if not spec.sticky:
         connect = {**service, "DiscoveryName": name}
-        alarm(
+        five_xx_rate(
             f"{name}-5xx-rate",
             (prefix, name, "5xx-rate"),
             f"More than 5% of requests to {name} failed with a 5xx for 10 minutes",
-            aws.cloudwatch.MetricAlarmArgs(
-                comparison_operator="GreaterThanThreshold",
-                threshold=5,
-                evaluation_periods=2,
-                metric_queries=[
-                    # 5xx counts are absent, not 0, in quiet periods.
-                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
-                        id="rate",
-                        expression="100 * FILL(errors, 0) / MAX([FILL(errors, 0), requests])",
-                        label="5xx %",
-                        return_data=True,
-                    ),
-                    query("errors", "AWS/ECS", "HTTPCode_Target_5XX_Count", connect),
-                    query("requests", "AWS/ECS", "RequestCount", connect),
-                ],
-            ),
+            "AWS/ECS",
+            connect,
             topic,
             parent,
         )

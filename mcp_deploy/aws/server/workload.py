@@ -17,6 +17,7 @@ import pulumi_aws as aws
 from mcp_deploy.aws.container import container, scratch_volume, secrets_revision
 from mcp_deploy.aws.iam import Role, service_role
 from mcp_deploy.aws.platform import AwsPlatform
+from mcp_deploy.aws.scaling import MetricSpec, scale_service
 from mcp_deploy.aws.secret import StoredSecret
 from mcp_deploy.aws.server.database import PROVISION_CONTAINER, provision_container
 from mcp_deploy.aws.server.routing import PORT_NAME, Routing, plain_env
@@ -210,38 +211,19 @@ def _autoscaling(
 ) -> None:
     """On CPU: no load balancer counts a server's requests any more (the gateway's own scaling
     follows the ALB's request count)."""
-    child = pulumi.ResourceOptions(parent=parent)
-    target = aws.appautoscaling.Target(
-        f"{spec.name}-server",
-        service_namespace="ecs",
-        scalable_dimension="ecs:service:DesiredCount",
-        resource_id=pulumi.Output.concat("service/", platform.cluster.name, "/", service.name),
-        min_capacity=spec.min_replicas,
-        max_capacity=spec.max_replicas,
-        opts=child,
-    )
-    metric = (
-        aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs
-    )
-    metrics = {
+    targets = {
         "cpu": (
-            metric(predefined_metric_type="ECSServiceAverageCPUUtilization"),
+            MetricSpec(predefined_metric_type="ECSServiceAverageCPUUtilization"),
             float(spec.target_cpu_percent),
-        ),
-    }
-    for label, (specification, value) in metrics.items():
-        aws.appautoscaling.Policy(
-            f"{spec.name}-scale-{label}",
-            name=physical_name(platform.prefix, spec.name, label, limit=255),
-            policy_type="TargetTrackingScaling",
-            service_namespace=target.service_namespace,
-            scalable_dimension=target.scalable_dimension,
-            resource_id=target.resource_id,
-            target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
-                predefined_metric_specification=specification,
-                target_value=value,
-                scale_in_cooldown=300,
-                scale_out_cooldown=60,
-            ),
-            opts=child,
         )
+    }
+    scale_service(
+        f"{spec.name}-server",
+        spec.name,
+        (platform.prefix, spec.name),
+        platform.cluster,
+        service,
+        (spec.min_replicas, spec.max_replicas),
+        targets,
+        parent,
+    )

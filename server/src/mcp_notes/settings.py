@@ -27,23 +27,10 @@ class SettingsError(Exception):
     """The environment is unusable; the message lists every problem."""
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=False)
+class RedisSettings(BaseSettings):
+    """The Redis link's settings (shared.redis_link), with the same names wherever it is used: the
+    notes server and the gateway both mix this in."""
 
-    host: str = Field(default="127.0.0.1", validation_alias="MCP_HOST")
-    port: int = Field(default=8000, ge=1, le=65535, validation_alias="MCP_PORT")
-    public_url: str | None = Field(default=None, validation_alias="MCP_PUBLIC_URL")
-    allowed_hosts: CsvList = Field(default_factory=list, validation_alias="MCP_ALLOWED_HOSTS")
-    allowed_origins: CsvList = Field(default_factory=list, validation_alias="MCP_ALLOWED_ORIGINS")
-
-    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
-    sqlite_path: Path = Field(default=Path("mcp-notes.db"), validation_alias="MCP_SQLITE_PATH")
-    db_pool_min: int = Field(default=1, ge=0, le=100, validation_alias="DB_POOL_MIN")
-    db_pool_max: int = Field(default=10, ge=1, le=200, validation_alias="DB_POOL_MAX")
-    db_connect_timeout: float = Field(default=5.0, gt=0, le=60, validation_alias="DB_CONNECT_TIMEOUT_SECONDS")
-    db_statement_timeout: float = Field(
-        default=10.0, gt=0, le=300, validation_alias="DB_STATEMENT_TIMEOUT_SECONDS"
-    )
     redis_url: RedisDsn | None = Field(default=None, validation_alias="REDIS_URL")
     # PEM of the CA that signed the Redis server's certificate, for rediss:// to a managed Redis
     # with its own CA (Memorystore); unset trusts the system store (ElastiCache).
@@ -62,6 +49,68 @@ class Settings(BaseSettings):
     # it admitted at most this late.
     redis_sync_seconds: float = Field(default=0.1, ge=0.01, le=5, validation_alias="REDIS_SYNC_SECONDS")
 
+    @field_validator("redis_ca_cert")
+    @classmethod
+    def _pem(cls, value: str | None) -> str | None:
+        if value is not None and "-----BEGIN CERTIFICATE-----" not in value:
+            raise ValueError("must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)")
+        return value
+
+
+class ServingSettings(BaseSettings):
+    """uvicorn and drain settings (serving.py), shared like RedisSettings."""
+
+    drain_seconds: int = Field(default=20, ge=1, le=300, validation_alias="DRAIN_SECONDS")
+    # After SIGTERM, keep serving (with /ready at 503) this long before closing the listener,
+    # so a load balancer that learns of the stop from readiness moves traffic away first.
+    shutdown_delay_seconds: float = Field(default=0, ge=0, le=120, validation_alias="SHUTDOWN_DELAY_SECONDS")
+    # Longer than every load balancer's idle timeout in front of us (ALB 900 s as we configure
+    # it, GCLB 600 s, ingress-nginx 60 s), so the proxy, not us, closes idle connections: else
+    # it reuses one we just closed and answers 502.
+    keepalive_seconds: int = Field(default=920, ge=1, le=4000, validation_alias="HTTP_KEEPALIVE_SECONDS")
+    header_timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300, validation_alias="HTTP_HEADER_TIMEOUT_SECONDS"
+    )
+    body_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, validation_alias="HTTP_BODY_TIMEOUT_SECONDS"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", validation_alias="LOG_LEVEL"
+    )
+
+
+ASYMMETRIC_ALGORITHMS = frozenset(
+    {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
+)
+
+
+def asymmetric_algorithms(value: list[str]) -> list[str]:
+    """AUTH_ALGORITHMS: a symmetric algorithm or `none` would let anyone mint tokens."""
+    bad = [alg for alg in value if alg not in ASYMMETRIC_ALGORITHMS]
+    if bad or not value:
+        raise ValueError(
+            f"only asymmetric algorithms ({', '.join(sorted(ASYMMETRIC_ALGORITHMS))}); got {bad}"
+        )
+    return value
+
+
+class Settings(RedisSettings, ServingSettings):
+    model_config = SettingsConfigDict(extra="ignore", frozen=True, populate_by_name=False)
+
+    host: str = Field(default="127.0.0.1", validation_alias="MCP_HOST")
+    port: int = Field(default=8000, ge=1, le=65535, validation_alias="MCP_PORT")
+    public_url: str | None = Field(default=None, validation_alias="MCP_PUBLIC_URL")
+    allowed_hosts: CsvList = Field(default_factory=list, validation_alias="MCP_ALLOWED_HOSTS")
+    allowed_origins: CsvList = Field(default_factory=list, validation_alias="MCP_ALLOWED_ORIGINS")
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    sqlite_path: Path = Field(default=Path("mcp-notes.db"), validation_alias="MCP_SQLITE_PATH")
+    db_pool_min: int = Field(default=1, ge=0, le=100, validation_alias="DB_POOL_MIN")
+    db_pool_max: int = Field(default=10, ge=1, le=200, validation_alias="DB_POOL_MAX")
+    db_connect_timeout: float = Field(default=5.0, gt=0, le=60, validation_alias="DB_CONNECT_TIMEOUT_SECONDS")
+    db_statement_timeout: float = Field(
+        default=10.0, gt=0, le=300, validation_alias="DB_STATEMENT_TIMEOUT_SECONDS"
+    )
     auth_issuer: str | None = Field(default=None, validation_alias="AUTH_ISSUER")
     auth_audience: str | None = Field(default=None, validation_alias="AUTH_AUDIENCE")
     # Behind the gateway, on a private network, the JWKS may be plain http on any host (the
@@ -88,28 +137,11 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         default=1_048_576, ge=4096, le=16_777_216, validation_alias="MAX_REQUEST_BYTES"
     )
-    drain_seconds: int = Field(default=20, ge=1, le=300, validation_alias="DRAIN_SECONDS")
-    # After SIGTERM, keep serving (with /ready at 503) this long before closing the listener,
-    # so a load balancer that learns of the stop from readiness moves traffic away first.
-    shutdown_delay_seconds: float = Field(default=0, ge=0, le=120, validation_alias="SHUTDOWN_DELAY_SECONDS")
     # MCP requests in flight per replica; past it a request waits up to QUEUE_SECONDS, then 503.
     max_concurrent_requests: int = Field(
         default=100, ge=1, le=10_000, validation_alias="MAX_CONCURRENT_REQUESTS"
     )
     queue_seconds: float = Field(default=2.0, ge=0, le=60, validation_alias="QUEUE_SECONDS")
-    # Longer than every load balancer's idle timeout in front of us (ALB 900 s as we configure
-    # it, GCLB 600 s, ingress-nginx 60 s), so the proxy, not us, closes idle connections: else
-    # it reuses one we just closed and answers 502.
-    keepalive_seconds: int = Field(default=920, ge=1, le=4000, validation_alias="HTTP_KEEPALIVE_SECONDS")
-    header_timeout_seconds: float = Field(
-        default=10.0, gt=0, le=300, validation_alias="HTTP_HEADER_TIMEOUT_SECONDS"
-    )
-    body_timeout_seconds: float = Field(
-        default=30.0, gt=0, le=600, validation_alias="HTTP_BODY_TIMEOUT_SECONDS"
-    )
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        default="INFO", validation_alias="LOG_LEVEL"
-    )
 
     @field_validator("allowed_hosts", "allowed_origins", "auth_algorithms", mode="before")
     @classmethod
@@ -137,7 +169,7 @@ class Settings(BaseSettings):
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError("must be an absolute http(s) URL")
         http_anywhere = info.field_name == "auth_jwks_url" and info.data.get("auth_jwks_allow_http") is True
-        if parts.scheme == "http" and not _is_loopback(parts.hostname) and not http_anywhere:
+        if parts.scheme == "http" and not is_loopback(parts.hostname) and not http_anywhere:
             hint = " or set AUTH_JWKS_ALLOW_HTTP=true" if info.field_name == "auth_jwks_url" else ""
             raise ValueError(f"must use https (http is allowed only for localhost{hint})")
         return value
@@ -145,22 +177,7 @@ class Settings(BaseSettings):
     @field_validator("auth_algorithms")
     @classmethod
     def _no_symmetric_or_none(cls, value: list[str]) -> list[str]:
-        allowed = {
-            "RS256",
-            "RS384",
-            "RS512",
-            "PS256",
-            "PS384",
-            "PS512",
-            "ES256",
-            "ES384",
-            "ES512",
-            "EdDSA",
-        }
-        bad = [alg for alg in value if alg not in allowed]
-        if bad or not value:
-            raise ValueError(f"only asymmetric algorithms ({', '.join(sorted(allowed))}); got {bad}")
-        return value
+        return asymmetric_algorithms(value)
 
     @field_validator("request_state_key")
     @classmethod
@@ -169,13 +186,6 @@ class Settings(BaseSettings):
         keys = value.get_secret_value().split(",") if value is not None else []
         if any(len(key.encode()) < 32 for key in keys):
             raise ValueError("each comma-separated key must be at least 32 bytes (newest first)")
-        return value
-
-    @field_validator("redis_ca_cert")
-    @classmethod
-    def _pem(cls, value: str | None) -> str | None:
-        if value is not None and "-----BEGIN CERTIFICATE-----" not in value:
-            raise ValueError("must be a PEM certificate (-----BEGIN CERTIFICATE----- ...)")
         return value
 
     @model_validator(mode="after")
@@ -222,7 +232,7 @@ class Settings(BaseSettings):
 def serving_problems(
     host: str, public_url: str | None, auth_issuer: str | None, audience: str | None, has_state_key: bool
 ) -> list[str]:
-    local = _is_loopback(host)
+    local = is_loopback(host)
     problems: list[str] = []
     if not local and not public_url:
         problems.append(f"MCP_PUBLIC_URL: required when listening on {host} (not localhost)")
@@ -238,7 +248,7 @@ def serving_problems(
     return problems
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
