@@ -1,9 +1,11 @@
-"""Pod and container settings shared by the servers, Redis and the backup job."""
+"""Pod and container settings shared by the servers, the gateway, Redis and the backup job."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_kubernetes as k8s
+
+from mcp_deploy.k8s.meta import selector
 
 
 def pod_security(user: int | None) -> k8s.core.v1.PodSecurityContextArgs:
@@ -92,4 +94,58 @@ def postgres_ca(ca_secret: str) -> tuple[k8s.core.v1.VolumeArgs, k8s.core.v1.Vol
             ),
         ),
         k8s.core.v1.VolumeMountArgs(name="postgres-ca", mount_path=POSTGRES_CA_DIR, read_only=True),
+    )
+
+
+def probe(path: str | None, period: int, failures: int) -> k8s.core.v1.ProbeArgs:
+    """An HTTP GET on the container's `http` port and `path`, or a TCP connect when it has no path."""
+    return k8s.core.v1.ProbeArgs(
+        http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="http") if path else None,
+        tcp_socket=None if path else k8s.core.v1.TCPSocketActionArgs(port="http"),
+        period_seconds=period,
+        timeout_seconds=3,
+        failure_threshold=failures,
+    )
+
+
+def spread(instance: str, topology_key: str) -> k8s.core.v1.TopologySpreadConstraintArgs:
+    return k8s.core.v1.TopologySpreadConstraintArgs(
+        max_skew=1,
+        topology_key=topology_key,
+        when_unsatisfiable="ScheduleAnyway",
+        label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector(instance)),
+    )
+
+
+def cpu_autoscaler(
+    name: str,
+    meta: k8s.meta.v1.ObjectMetaArgs,
+    deployment: k8s.apps.v1.Deployment,
+    replicas: tuple[int, int],
+    cpu_percent: int,
+    opts: pulumi.ResourceOptions,
+) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
+    """An HPA on `deployment` between `replicas` (min, max), holding average CPU at `cpu_percent`."""
+    return k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        name,
+        metadata=meta,
+        spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
+            scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
+                api_version="apps/v1", kind="Deployment", name=deployment.metadata.name
+            ),
+            min_replicas=replicas[0],
+            max_replicas=replicas[1],
+            metrics=[
+                k8s.autoscaling.v2.MetricSpecArgs(
+                    type="Resource",
+                    resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
+                        name="cpu",
+                        target=k8s.autoscaling.v2.MetricTargetArgs(
+                            type="Utilization", average_utilization=cpu_percent
+                        ),
+                    ),
+                )
+            ],
+        ),
+        opts=opts,
     )

@@ -27,11 +27,14 @@ from mcp_deploy.k8s.platform.upstreams import Upstream, gateway_routes
 from mcp_deploy.k8s.pods import (
     ROLLOUT_ANNOTATION,
     container_security,
+    cpu_autoscaler,
     plain_env,
     pod_security,
+    probe,
     rollout_annotation,
     scratch_tmp,
     secret_env,
+    spread,
 )
 from mcp_deploy.platform_spec import PlatformSpec
 from mcp_deploy.server_spec import DRAIN_SECONDS
@@ -155,7 +158,14 @@ def gateway_workload(
         # The HPA owns the replica count after the first rollout.
         opts=pulumi.ResourceOptions(parent=parent, depends_on=waits, ignore_changes=["spec.replicas"]),
     )
-    _autoscaler(name, spec, namespace, instance, deployment, inside)
+    cpu_autoscaler(
+        f"{name}-gateway",
+        metadata(instance, namespace, "gateway", instance),
+        deployment,
+        (spec.gateway.min_replicas, spec.gateway.max_replicas),
+        TARGET_CPU_PERCENT,
+        inside,
+    )
     k8s.policy.v1.PodDisruptionBudget(
         f"{name}-gateway",
         metadata=metadata(instance, namespace, "gateway", instance),
@@ -210,9 +220,9 @@ def _pod_spec(
             requests={"cpu": f"{millicores}m", "memory": memory},
             limits={"cpu": f"{millicores * 2}m", "memory": memory},
         ),
-        startup_probe=_probe("/health", period=2, failures=30),
-        readiness_probe=_probe("/ready", period=10, failures=3),
-        liveness_probe=_probe("/health", period=15, failures=3),
+        startup_probe=probe("/health", period=2, failures=30),
+        readiness_probe=probe("/ready", period=10, failures=3),
+        liveness_probe=probe("/health", period=15, failures=3),
         security_context=container_security(),
         volume_mounts=[mount],
     )
@@ -222,60 +232,9 @@ def _pod_spec(
         security_context=pod_security(USER),
         termination_grace_period_seconds=DRAIN_SECONDS + 15,  # longer than the gateway drains
         topology_spread_constraints=[
-            _spread(address.instance, "topology.kubernetes.io/zone"),
-            _spread(address.instance, "kubernetes.io/hostname"),
+            spread(address.instance, "topology.kubernetes.io/zone"),
+            spread(address.instance, "kubernetes.io/hostname"),
         ],
         containers=[container],
         volumes=[volume],
-    )
-
-
-def _probe(path: str, period: int, failures: int) -> k8s.core.v1.ProbeArgs:
-    return k8s.core.v1.ProbeArgs(
-        http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="http"),
-        period_seconds=period,
-        timeout_seconds=3,
-        failure_threshold=failures,
-    )
-
-
-def _spread(instance: str, topology_key: str) -> k8s.core.v1.TopologySpreadConstraintArgs:
-    return k8s.core.v1.TopologySpreadConstraintArgs(
-        max_skew=1,
-        topology_key=topology_key,
-        when_unsatisfiable="ScheduleAnyway",
-        label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector(instance)),
-    )
-
-
-def _autoscaler(
-    name: str,
-    spec: PlatformSpec,
-    namespace: str,
-    instance: str,
-    deployment: k8s.apps.v1.Deployment,
-    opts: pulumi.ResourceOptions,
-) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
-    return k8s.autoscaling.v2.HorizontalPodAutoscaler(
-        f"{name}-gateway",
-        metadata=metadata(instance, namespace, "gateway", instance),
-        spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
-            scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
-                api_version="apps/v1", kind="Deployment", name=deployment.metadata.name
-            ),
-            min_replicas=spec.gateway.min_replicas,
-            max_replicas=spec.gateway.max_replicas,
-            metrics=[
-                k8s.autoscaling.v2.MetricSpecArgs(
-                    type="Resource",
-                    resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
-                        name="cpu",
-                        target=k8s.autoscaling.v2.MetricTargetArgs(
-                            type="Utilization", average_utilization=TARGET_CPU_PERCENT
-                        ),
-                    ),
-                )
-            ],
-        ),
-        opts=opts,
     )

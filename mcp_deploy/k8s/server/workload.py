@@ -19,10 +19,13 @@ from mcp_deploy.k8s.meta import labels, metadata, selector
 from mcp_deploy.k8s.pods import (
     ROLLOUT_ANNOTATION,
     container_security,
+    cpu_autoscaler,
     plain_env,
     pod_security,
+    probe,
     scratch_tmp,
     secret_env,
+    spread,
 )
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import DRAIN_SECONDS, ServerSpec
@@ -105,7 +108,14 @@ def workload(
         opts=inside,
     )
     headless = _headless(spec, instance, namespace, inside) if spec.sticky else None
-    _autoscaler(spec, instance, namespace, deployment, inside)
+    cpu_autoscaler(
+        f"{spec.name}-server",
+        metadata(instance, namespace, spec.name, instance),
+        deployment,
+        (max(1, spec.min_replicas), spec.max_replicas),
+        spec.target_cpu_percent,
+        inside,
+    )
     k8s.policy.v1.PodDisruptionBudget(
         f"{name}-server",
         metadata=metadata(instance, namespace, name, instance),
@@ -160,9 +170,9 @@ def _pod_spec(
             requests={"cpu": f"{millicores}m", "memory": f"{spec.memory}Mi"},
             limits={"cpu": f"{millicores * 2}m", "memory": f"{spec.memory}Mi"},
         ),
-        startup_probe=_probe(spec.liveness, period=2, failures=30),
-        readiness_probe=_probe(spec.readiness, period=10, failures=3),
-        liveness_probe=_probe(spec.liveness, period=15, failures=3),
+        startup_probe=probe(spec.liveness, period=2, failures=30),
+        readiness_probe=probe(spec.readiness, period=10, failures=3),
+        liveness_probe=probe(spec.liveness, period=15, failures=3),
         security_context=container_security(spec.read_only_root_filesystem),
         volume_mounts=[mount, *pod.mounts],
     )
@@ -172,8 +182,8 @@ def _pod_spec(
         security_context=pod_security(spec.user),
         termination_grace_period_seconds=DRAIN_SECONDS + 15,  # longer than our server drains
         topology_spread_constraints=[
-            _spread(instance, "topology.kubernetes.io/zone"),
-            _spread(instance, "kubernetes.io/hostname"),
+            spread(instance, "topology.kubernetes.io/zone"),
+            spread(instance, "kubernetes.io/hostname"),
         ],
         image_pull_secrets=(
             [k8s.core.v1.LocalObjectReferenceArgs(name=spec.image_pull_secret)]
@@ -182,56 +192,4 @@ def _pod_spec(
         ),
         containers=[container],
         volumes=[volume, *pod.volumes],
-    )
-
-
-def _probe(path: str | None, period: int, failures: int) -> k8s.core.v1.ProbeArgs:
-    """An HTTP GET on the server's own port and path, or a TCP connect when it has no path."""
-    return k8s.core.v1.ProbeArgs(
-        http_get=k8s.core.v1.HTTPGetActionArgs(path=path, port="http") if path else None,
-        tcp_socket=None if path else k8s.core.v1.TCPSocketActionArgs(port="http"),
-        period_seconds=period,
-        timeout_seconds=3,
-        failure_threshold=failures,
-    )
-
-
-def _spread(instance: str, topology_key: str) -> k8s.core.v1.TopologySpreadConstraintArgs:
-    return k8s.core.v1.TopologySpreadConstraintArgs(
-        max_skew=1,
-        topology_key=topology_key,
-        when_unsatisfiable="ScheduleAnyway",
-        label_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector(instance)),
-    )
-
-
-def _autoscaler(
-    spec: ServerSpec,
-    instance: str,
-    namespace: str,
-    deployment: k8s.apps.v1.Deployment,
-    opts: pulumi.ResourceOptions,
-) -> k8s.autoscaling.v2.HorizontalPodAutoscaler:
-    return k8s.autoscaling.v2.HorizontalPodAutoscaler(
-        f"{spec.name}-server",
-        metadata=metadata(instance, namespace, spec.name, instance),
-        spec=k8s.autoscaling.v2.HorizontalPodAutoscalerSpecArgs(
-            scale_target_ref=k8s.autoscaling.v2.CrossVersionObjectReferenceArgs(
-                api_version="apps/v1", kind="Deployment", name=deployment.metadata.name
-            ),
-            min_replicas=max(1, spec.min_replicas),
-            max_replicas=spec.max_replicas,
-            metrics=[
-                k8s.autoscaling.v2.MetricSpecArgs(
-                    type="Resource",
-                    resource=k8s.autoscaling.v2.ResourceMetricSourceArgs(
-                        name="cpu",
-                        target=k8s.autoscaling.v2.MetricTargetArgs(
-                            type="Utilization", average_utilization=spec.target_cpu_percent
-                        ),
-                    ),
-                )
-            ],
-        ),
-        opts=opts,
     )
