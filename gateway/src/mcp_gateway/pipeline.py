@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import aiohttp
 import orjson
 from starlette.types import Receive, Scope, Send
 
@@ -136,6 +137,9 @@ class RoutePipeline:
         if headers is None:
             await rpc_error(send, 502, "Could not get credentials for the server")
             return
+        cookie = await self._affinity_cookie(session_id)
+        if cookie:
+            headers.append((b"cookie", cookie.encode("latin-1")))
         query = scope.get("query_string", b"")
         url = f"{self.scheme}://{address}{self.route.path}{rest}" + (f"?{query.decode()}" if query else "")
         try:
@@ -155,8 +159,10 @@ class RoutePipeline:
                 try:
                     status = response.status
                     created = response.headers.get("mcp-session-id")
-                    if self.route.sticky and created and created != session_id:
+                    if self.route.discovery == "dns" and created and created != session_id:
                         await self.sessions.remember(self.route.name, created, address)
+                    if self.route.discovery == "cookie" and (created or session_id):
+                        await self._keep_affinity_cookie(created or session_id or "", cookie, response)
                     if self.route.sticky and session_id and status == 404:
                         await self.sessions.forget(self.route.name, session_id)
                     if scope["method"] == "DELETE" and session_id and status < 300:
@@ -186,6 +192,27 @@ class RoutePipeline:
             await self.sessions.forget(self.route.name, session_id)
             return None
         return pinned
+
+    async def _affinity_cookie(self, session_id: str | None) -> str | None:
+        """The cookie the upstream's load balancer pinned this session with (discovery "cookie").
+        Unknown (Redis down and another gateway replica saw the session start): none is sent and
+        the balancer picks an instance; one that lacks the session answers 404, so the client
+        starts again, as it would if its instance were gone."""
+        if self.route.discovery != "cookie" or session_id is None:
+            return None
+        return await self.sessions.lookup(self.route.name, session_id)
+
+    async def _keep_affinity_cookie(
+        self, session_id: str, sent: str | None, response: aiohttp.ClientResponse
+    ) -> None:
+        """Merge the cookies the response sets into the session's (never into the client's
+        response: they name the gateway's instance choice, not the caller's)."""
+        set_cookies = response.headers.getall("set-cookie", [])
+        if not set_cookies:
+            return
+        cookie = merge_cookies(sent, set_cookies)
+        if cookie != sent:
+            await self.sessions.remember(self.route.name, session_id, cookie)
 
     async def _upstream_failed(
         self, send: Send, exchange: Exchange, failed: UpstreamFailed, session_id: str | None
@@ -257,6 +284,27 @@ class RoutePipeline:
         await rpc_error(
             send, refusal.status, refusal.message, headers=headers, data=data, request_id=request_id
         )
+
+
+def merge_cookies(sent: str | None, set_cookies: list[str]) -> str:
+    """A Cookie header: the pairs sent so far, updated by each Set-Cookie's name=value (its
+    attributes dropped; Max-Age=0 or an empty value removes the cookie)."""
+    pairs: dict[str, str] = {}
+    for part in (sent or "").split(";"):
+        name, eq, value = part.strip().partition("=")
+        if name and eq:
+            pairs[name] = value
+    for header in set_cookies:
+        first, *attributes = header.split(";")
+        name, eq, value = first.strip().partition("=")
+        if not name or not eq:
+            continue
+        expired = any(a.strip().lower().replace(" ", "") == "max-age=0" for a in attributes)
+        if expired or not value:
+            pairs.pop(name, None)
+        else:
+            pairs[name] = value
+    return "; ".join(f"{name}={value}" for name, value in pairs.items())
 
 
 def _address(ip: str, port: int) -> str:

@@ -28,7 +28,10 @@ class Route:
     path: str = "/mcp"  # the server's own MCP path
     scopes: tuple[str, ...] = ()  # scopes_supported; a token needs at least one of them
     sticky: bool = False
-    discovery: Literal["dns", "none"] = "none"
+    # How a sticky session finds its replica again: "dns" (the gateway picks a resolved address and
+    # pins it), "cookie" (the upstream's load balancer pins by a cookie it sets, e.g. Cloud Run's
+    # session affinity; the gateway keeps and replays that cookie per session) or "none".
+    discovery: Literal["dns", "cookie", "none"] = "none"
     audience: str | None = None  # default: the route's public URL
     auth: Literal["none", "google-id-token"] = "none"  # how the gateway proves itself to the upstream
     # Per-tool scopes the gateway checks itself (all needed); tools not listed need only the route's.
@@ -99,14 +102,16 @@ def _route(name: str, spec: Any) -> Route:
     if not isinstance(scopes, list) or not all(isinstance(s, str) and s and " " not in s for s in scopes):
         raise RouteError("scopes must be a list of scope strings")
     discovery = spec.get("discovery", "none")
-    if discovery not in ("dns", "none"):
-        raise RouteError("discovery must be 'dns' or 'none'")
+    if discovery not in ("dns", "cookie", "none"):
+        raise RouteError("discovery must be 'dns', 'cookie' or 'none'")
     auth = spec.get("auth", "none")
     if auth not in ("none", "google-id-token"):
         raise RouteError("auth must be 'none' or 'google-id-token'")
     sticky = spec.get("sticky", False)
     if not isinstance(sticky, bool):
         raise RouteError("sticky must be true or false")
+    if discovery != "none" and not sticky:
+        raise RouteError(f"discovery {discovery!r} pins sessions: it needs sticky: true")
     audience = spec.get("audience")
     if audience is not None and not isinstance(audience, str):
         raise RouteError("audience must be a string")

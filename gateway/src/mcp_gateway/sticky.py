@@ -8,6 +8,9 @@ whichever gateway replica receives it.
   address never changes).
 - A session whose address no longer resolves, or refuses connections, is gone: the client
   gets 404, which the MCP spec defines as "start a new session".
+- Where the gateway cannot reach replicas one by one (Cloud Run), the upstream's own balancer
+  pins sessions with a cookie (`"discovery": "cookie"`): the map then holds session -> that
+  cookie, which the gateway replays on the session's requests; clients never see it.
 """
 
 from __future__ import annotations

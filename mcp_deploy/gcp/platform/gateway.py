@@ -99,7 +99,9 @@ def routes_json(upstreams: list[Upstream]) -> pulumi.Output[str]:
                 "path": upstream.path,
                 "scopes": list(upstream.scopes),
                 "sticky": upstream.sticky,
-                "discovery": "none",  # Cloud Run's session-affinity cookie pins a session instead
+                # Cloud Run pins a session to an instance by its session-affinity cookie, which the
+                # gateway keeps per Mcp-Session-Id and replays (clients never see it).
+                "discovery": "cookie" if upstream.sticky else "none",
                 "auth": "google-id-token",
             }
             for upstream, uri in zip(ordered, uris, strict=True)
