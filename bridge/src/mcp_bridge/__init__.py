@@ -1,0 +1,1 @@
+"""mcp-bridge: a stdio MCP server served over streamable HTTP, behind the gateway."""
