@@ -16,7 +16,7 @@ GATEWAY_VENV := gateway/.venv
 STACK ?= dev
 TARGET ?=
 
-.PHONY: help test lint pytest plan snapshots config-docs clean venv dev bench gateway-runtime
+.PHONY: help test lint pytest plan snapshots config-docs clean venv dev bench gateway-runtime bridge-runtime
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -30,6 +30,7 @@ venv: $(UV) ## create or update .venv (infra), server/, backup/, gateway/ and sc
 	cd server && $(UV) sync --locked --quiet
 	cd backup && $(UV) sync --locked --quiet
 	cd gateway && $(UV) sync --locked --quiet
+	cd bridge && $(UV) sync --locked --quiet
 	cd scanners && $(UV) sync --locked --quiet
 
 test: venv lint pytest ## everything: lint, type check, infra tests, server tests (needs Postgres and Redis)
@@ -41,6 +42,7 @@ lint: venv ## ruff, pyright (infra and server) and actionlint (workflows)
 	cd server && .venv/bin/pyright
 	cd backup && .venv/bin/pyright
 	cd gateway && .venv/bin/pyright
+	cd bridge && .venv/bin/pyright
 	scanners/.venv/bin/actionlint
 
 pytest: venv
@@ -48,6 +50,7 @@ pytest: venv
 	$(SERVER_VENV)/bin/python -m pytest -c server/pyproject.toml --rootdir=. tests/server
 	backup/.venv/bin/python -m pytest -c backup/pyproject.toml --rootdir=. tests/backup
 	$(GATEWAY_VENV)/bin/python -m pytest -c gateway/pyproject.toml --rootdir=. tests/gateway
+	bridge/.venv/bin/python -m pytest -c bridge/pyproject.toml --rootdir=. tests/bridge
 
 # Only the runtime packages of the gateway, whose venv holds the notes server too (a path
 # dependency): `make dev` needs neither Pulumi, the providers, the scanners nor the test tools.
@@ -55,8 +58,20 @@ pytest: venv
 gateway-runtime: $(UV)
 	cd gateway && $(UV) sync --locked --no-dev --inexact --quiet
 
-dev: gateway-runtime ## the local platform: the gateway on http://127.0.0.1:8000, notes at /notes/mcp [AUTH_ISSUER=...]
-	cd server && exec ../gateway/.venv/bin/mcp-gateway dev
+# The stdio server make dev bridges, installed once (its command.json marks a finished install).
+DEV_TIME_SPEC := pypi:mcp-server-time==2026.10.19
+DEV_TIME_PREFIX := $(CURDIR)/.tools/stdio/dev-mcp-server-time-2026.10.19
+
+bridge-runtime: $(UV)
+	cd bridge && $(UV) sync --locked --no-dev --inexact --quiet
+
+$(DEV_TIME_PREFIX)/command.json: | bridge-runtime
+	rm -rf $(DEV_TIME_PREFIX)
+	PATH="$(dir $(UV)):$$PATH" bridge/.venv/bin/mcp-bridge install $(DEV_TIME_SPEC) --prefix $(DEV_TIME_PREFIX)
+
+dev: gateway-runtime bridge-runtime $(DEV_TIME_PREFIX)/command.json ## the local platform: the gateway on http://127.0.0.1:8000, notes at /notes/mcp, a bridged stdio server at /time/mcp [AUTH_ISSUER=...]
+	cd server && DEV_BRIDGE=$(CURDIR)/bridge/.venv/bin/mcp-bridge DEV_TIME_PREFIX=$(DEV_TIME_PREFIX) \
+		exec ../gateway/.venv/bin/mcp-gateway dev
 
 bench: venv ## ours vs the bare MCP SDK under wrk: req/s, p50/p99, start-up, memory (Postgres, Redis; ~2.5 min)
 	@command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
@@ -75,5 +90,5 @@ config-docs: venv ## regenerate Pulumi.yaml declarations and the README key tabl
 	$(PY) -m mcp_deploy.config_docs
 
 clean: ## remove the virtualenv, tool copies and caches
-	rm -rf $(VENV) $(SERVER_VENV) $(GATEWAY_VENV) backup/.venv scanners/.venv policy/venv .tools .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SERVER_VENV) $(GATEWAY_VENV) bridge/.venv backup/.venv scanners/.venv policy/venv .tools .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -3,7 +3,11 @@
 Our notes server runs on a free loopback port on its embedded defaults (SQLite, in-process
 limits) and the gateway routes /notes/mcp to it. Auth is off unless AUTH_ISSUER is set; then
 both are configured as on a platform: the gateway validates client tokens from that issuer,
-and the notes server validates the gateway's own tokens through the gateway's JWKS."""
+and the notes server validates the gateway's own tokens through the gateway's JWKS.
+
+With DEV_BRIDGE (the mcp-bridge program) and DEV_TIME_PREFIX (where `mcp-bridge install` put
+mcp-server-time, see the Makefile's dev target) set, a bridge serves that stdio server on another
+free loopback port and the gateway routes /time/mcp to it."""
 
 from __future__ import annotations
 
@@ -46,6 +50,10 @@ def run_dev() -> int:
             "scopes": ["notes:read", "notes:write"],
         }
     }
+    bridge = _bridge_command()
+    bridge_port = _free_port()
+    if bridge is not None:
+        routes["time"] = {"upstream": f"http://127.0.0.1:{bridge_port}", "path": "/mcp", "scopes": []}
     env = {
         **os.environ,
         "GATEWAY_HOST": "127.0.0.1",
@@ -64,18 +72,21 @@ def run_dev() -> int:
     # The gateway first, then the notes server: with auth on, notes fetches the gateway's keys as
     # it starts, and a gateway that is not up yet would leave it without keys for its first call.
     started: list[subprocess.Popen[bytes]] = []
+    if bridge is not None:
+        started.append(subprocess.Popen(bridge, env=_bridge_env(bridge_port)))
     threading.Thread(
         target=_start_notes_when_the_gateway_answers, args=(notes_env, started), daemon=True
     ).start()
     try:
         return serve(settings)
     finally:
-        for notes in started:
-            notes.terminate()
+        for child in started:
+            child.terminate()
+        for child in started:
             try:
-                notes.wait(15)
+                child.wait(15)
             except subprocess.TimeoutExpired:
-                notes.kill()
+                child.kill()
 
 
 def _start_notes_when_the_gateway_answers(
@@ -89,6 +100,23 @@ def _start_notes_when_the_gateway_answers(
         except OSError:
             time.sleep(0.1)
     started.append(subprocess.Popen([sys.executable, "-m", "mcp_notes", "serve"], env=env))
+
+
+def _bridge_command() -> list[str] | None:
+    program, prefix = os.environ.get("DEV_BRIDGE"), os.environ.get("DEV_TIME_PREFIX")
+    if not program or not prefix:
+        return None
+    return [program, "serve"]
+
+
+def _bridge_env(port: int) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("BRIDGE_", "AUTH_"))}
+    return env | {
+        "BRIDGE_HOST": "127.0.0.1",
+        "BRIDGE_PORT": str(port),
+        "BRIDGE_NAME": "time",
+        "BRIDGE_PREFIX": os.environ["DEV_TIME_PREFIX"],
+    }
 
 
 def _free_port() -> int:
