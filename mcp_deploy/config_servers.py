@@ -17,6 +17,7 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from mcp_deploy.server_spec import PLACEHOLDER, PLACEHOLDERS, RESERVED_NAMES, SERVER_NAME
+from mcp_deploy.stdio_package import package_problem
 
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
 _STACK_KEY = r"^[A-Za-z][A-Za-z0-9]{0,63}$"
@@ -91,14 +92,32 @@ class ReplicasConfig(_Model):
         return maximum
 
 
+class StdioConfig(_Model):
+    pool: Annotated[int, Field(ge=0, le=64)] | None = None
+    max_processes: Annotated[int, Field(ge=1, le=256)] | None = None
+    idle_seconds: Annotated[int, Field(ge=10, le=86400)] | None = None
+    request_seconds: Annotated[int, Field(ge=1, le=3600)] | None = None
+
+    @field_validator("max_processes")
+    @classmethod
+    def _at_least_pool(cls, maximum: int | None, info: ValidationInfo) -> int | None:
+        pool = info.data.get("pool")
+        if maximum is not None and pool is not None and maximum < pool:
+            raise rule(f"at least stdio.pool ({pool})")
+        return maximum
+
+
 class ServerConfig(_Model):
     """One entry of `servers:`; see server_args.ServerArgs for what each key means."""
 
+    transport: Literal["streamable-http", "stdio"] | None = None
+    package: str | None = None
     image: str | None = None
     build: Literal["server"] | None = Field(None, validate_default=True)
     port: Annotated[int, Field(ge=1, le=65535)] | None = None
     path: Annotated[str, Field(pattern=_PATH)] | None = None
-    command: list[Annotated[str, Field(min_length=1)]] | None = None
+    command: list[Annotated[str, Field(min_length=1)]] | None = Field(None, validate_default=True)
+    stdio: StdioConfig | None = None
     args: list[str] | None = None
     health: HealthConfig | None = None
     env: dict[EnvName, str] | None = None
@@ -132,14 +151,51 @@ class ServerConfig(_Model):
             )
         return image
 
+    @field_validator("package")
+    @classmethod
+    def _pinned(cls, package: str | None, info: ValidationInfo) -> str | None:
+        if package is None:
+            return None
+        if info.data.get("transport") != "stdio":
+            raise rule("only with transport: stdio")
+        problem = package_problem(package)
+        if problem is not None:
+            raise rule(problem)
+        return package
+
     @field_validator("build")
     @classmethod
     def _one_source(cls, build: str | None, info: ValidationInfo) -> str | None:
-        if "image" not in info.data:
-            return build  # the image was given and refused: that is the one problem to report
+        if "image" not in info.data or "package" not in info.data:
+            return build  # the image or package was given and refused: that is the problem to report
+        if info.data.get("transport") == "stdio":
+            if build is not None:
+                raise rule("nothing with transport: stdio (give package, or image and command)")
+            if (info.data["package"] is None) == (info.data["image"] is None):
+                raise rule("with transport: stdio, exactly one of package or image (with command)")
+            return build
         if (build is None) == (info.data["image"] is None):
             raise rule("exactly one of image (a prebuilt reference) or build: server")
         return build
+
+    @field_validator("command")
+    @classmethod
+    def _stdio_command(cls, command: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        stdio_image = (
+            info.data.get("transport") == "stdio"
+            and info.data.get("image") is not None
+            and info.data.get("package") is None
+        )
+        if stdio_image and not command:
+            raise rule("the stdio server's command inside the image (an image built FROM our bridge image)")
+        return command
+
+    @field_validator("stdio")
+    @classmethod
+    def _stdio_only(cls, stdio: StdioConfig | None, info: ValidationInfo) -> StdioConfig | None:
+        if stdio is not None and info.data.get("transport") != "stdio":
+            raise rule("only with transport: stdio")
+        return stdio
 
     @field_validator("env")
     @classmethod

@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 import stat
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,10 +51,13 @@ class McpImage(pulumi.ComponentResource):
         *,
         context: str | Path = SERVER_CONTEXT,
         dockerfile: str | Path | None = None,
+        build_args: Mapping[str, pulumi.Input[str]] | None = None,
+        tag_inputs: Sequence[str] = (),
     ) -> None:
         """`context` is a build context directory, relative to the project root (where `pulumi up`
         runs) or absolute; `dockerfile` defaults to `<context>/Dockerfile`. Both are ignored when
-        `prebuilt` is given."""
+        `prebuilt` is given. `build_args` change what is built, so `tag_inputs` must hold
+        everything about them that can change (their values, or what determines them)."""
         super().__init__("mcp-deploy:index:Image", name, None, opts)
         if prebuilt is not None:
             self.ref = pinned(prebuilt, self)
@@ -65,13 +68,14 @@ class McpImage(pulumi.ComponentResource):
             image = docker.Image(
                 f"{name}-build",
                 image_name=pulumi.Output.concat(
-                    registry.repository_url, ":", image_tag(context_dir, dockerfile_path)
+                    registry.repository_url, ":", image_tag(context_dir, dockerfile_path, tag_inputs)
                 ),
                 # Relative to where `pulumi up` runs (the project): plans must not depend on the clone path.
                 build=docker.DockerBuildArgs(
                     context=_relative(context_dir),
                     dockerfile=_relative(dockerfile_path),
                     platform=PLATFORM,
+                    args=dict(build_args) if build_args else None,
                 ),
                 registry=docker.RegistryArgs(
                     server=registry.server,
@@ -86,7 +90,7 @@ class McpImage(pulumi.ComponentResource):
         self.register_outputs({"ref": self.ref})
 
 
-def image_tag(context: Path, dockerfile: Path | None = None) -> str:
+def image_tag(context: Path, dockerfile: Path | None = None, inputs: Sequence[str] = ()) -> str:
     """`<name>-<16 hex>`: the name (of the Dockerfile's folder: `gateway` for a root context built
     with gateway/Dockerfile, never the clone's own folder name) keeps images of several servers
     apart in one repository; the hash covers every file pulumi-docker hashes, plus the build options that also
@@ -97,6 +101,8 @@ def image_tag(context: Path, dockerfile: Path | None = None) -> str:
     for path in context_files(context, dockerfile):
         digest.update(_file_digest(context / path, path))
     digest.update(f"\0{_relative_to(dockerfile, context)}\0{PLATFORM}".encode())
+    for value in inputs:
+        digest.update(b"\0" + value.encode())
     label = re.sub(r"[^a-z0-9]+", "-", dockerfile.resolve().parent.name.lower()).strip("-")[:40] or "context"
     return f"{label}-{digest.hexdigest()[:16]}"
 

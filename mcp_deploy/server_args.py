@@ -52,21 +52,47 @@ class ReplicasArgs(TypedDict, total=False):
     """Average CPU utilisation autoscaling aims for. Default 60."""
 
 
+class StdioArgs(TypedDict, total=False):
+    """How the bridge runs a stdio server's processes (`transport: stdio`)."""
+
+    pool: int
+    """Initialized processes kept ready per replica. Default 2."""
+    max_processes: int
+    """Most processes per replica (with `sessions: sticky`, one per client session). Default 16."""
+    idle_seconds: int
+    """A sticky session's process ends after this long without a request. Default 300."""
+    request_seconds: int
+    """A request's longest run; past it the caller gets an error and the process is replaced. Default 60."""
+
+
 class ServerArgs(TypedDict, total=False):
-    """One MCP server: any image and its contract. Give `image` or `build`, not both."""
+    """One MCP server: any image and its contract. Give `image` or `build` (or, with
+    `transport: stdio`, `package`), exactly one."""
 
     image: str
     """A prebuilt image reference (registry/path:tag or @sha256:digest) the target can pull."""
     build: str
     """A build context relative to the project root; `server` is our reference server (mcp-notes)."""
+    transport: str
+    """`streamable-http` (the image serves MCP over HTTP) or `stdio` (the server speaks MCP on
+    stdin/stdout: the platform runs it behind our bridge, which serves it over HTTP). Default
+    streamable-http."""
+    package: str
+    """stdio only: a pinned package the platform installs into a bridge image at build time:
+    `npm:<name>@<version>` or `pypi:<name>==<version>`. `args` are then the server's arguments."""
+    stdio: StdioArgs
+    """stdio only: the bridge's process pool and bounds."""
     port: int
     """Port the server listens on inside its container. Default 8080."""
     path: str
     """Path of the server's MCP endpoint. Default /mcp."""
     command: list[str]
-    """Replaces the image's entrypoint. Default: the image's own."""
+    """Replaces the image's entrypoint. Default: the image's own. With `transport: stdio`, the
+    stdio server's command inside `image` (an image built FROM our bridge image), or instead of
+    the package's own."""
     args: list[str]
-    """Replaces the image's arguments (CMD). Default: the image's own."""
+    """Replaces the image's arguments (CMD). Default: the image's own. With `transport: stdio`,
+    the stdio server's arguments."""
     health: HealthArgs
     """Liveness and readiness paths."""
     env: dict[str, str]

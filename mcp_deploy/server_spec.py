@@ -7,6 +7,7 @@ database, Redis, `notes:*` scopes, UID 10001); anything the entry gives still wi
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import pulumi
 
 from mcp_deploy.server_args import REFERENCE_BUILD, ServerArgs
+from mcp_deploy.stdio_package import package_problem
 
 # The server drains for this long on SIGTERM (our DRAIN_SECONDS); platforms wait a little longer.
 DRAIN_SECONDS = 20
@@ -23,7 +25,19 @@ SERVER_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,18}[a-z0-9])?$")
 # Names the platform uses for its own resources (<stack>-<platform>-backup, -gateway, ...): a server
 # with one of them would ask for the same physical names.
 RESERVED_NAMES = frozenset(
-    {"alb", "alarms", "backup", "backups", "cluster", "gateway", "platform", "postgres", "redis", "restore"}
+    {
+        "alb",
+        "alarms",
+        "backup",
+        "backups",
+        "bridge",
+        "cluster",
+        "gateway",
+        "platform",
+        "postgres",
+        "redis",
+        "restore",
+    }
 )
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z]+)\}")
 # What `env` values may refer to; the platform fills them in per server.
@@ -50,6 +64,16 @@ REFERENCE_DEFAULTS: dict[str, Any] = {
     "scopes": ["notes:read", "notes:write"],
     "user": 10001,
 }
+
+
+# A stdio server runs behind our bridge (bridge/), which serves it over streamable HTTP on 8080 and
+# runs as the bridge image's non-root user.
+STDIO_DEFAULTS: dict[str, Any] = {
+    "port": 8080,
+    "health": {"liveness": "/health", "readiness": "/ready"},
+    "user": 10001,
+}
+STDIO_POOL_DEFAULTS = {"pool": 2, "max_processes": 16, "idle_seconds": 300, "request_seconds": 60}
 
 
 @dataclass(frozen=True)
@@ -92,10 +116,16 @@ class ServerSpec:
     read_only_root_filesystem: bool = True
     image_pull_secret: str | None = None
     repository_credentials: pulumi.Input[str] | None = None
+    transport: str = "streamable-http"
+    package: str | None = None  # stdio: the pinned package built into the server's bridge image
 
     @property
     def is_reference(self) -> bool:
         return self.build == REFERENCE_BUILD
+
+    @property
+    def is_stdio(self) -> bool:
+        return self.transport == "stdio"
 
     @property
     def route_prefix(self) -> str:
@@ -148,12 +178,14 @@ def resolve_server(name: str, args: ServerArgs) -> ServerSpec:
         raise ServerArgsError(
             f"server {name!r}: the platform uses that name; reserved: {', '.join(sorted(RESERVED_NAMES))}"
         )
-    if ("image" in args) == ("build" in args):
-        raise ServerArgsError(f"server {name!r}: give exactly one of image or build")
     given: dict[str, Any] = dict(args)
-    merged = {**REFERENCE_DEFAULTS, **given} if given.get("build") == REFERENCE_BUILD else given
-    if merged.get("build") == REFERENCE_BUILD:
-        merged["env"] = {**REFERENCE_DEFAULTS["env"], **given.get("env", {})}
+    if given.get("transport", "streamable-http") == "stdio":
+        merged = _stdio(name, given)
+    else:
+        _check_source(name, given)
+        merged = {**REFERENCE_DEFAULTS, **given} if given.get("build") == REFERENCE_BUILD else given
+        if merged.get("build") == REFERENCE_BUILD:
+            merged["env"] = {**REFERENCE_DEFAULTS["env"], **given.get("env", {})}
     health = merged.pop("health", {}) or {}
     replicas = merged.pop("replicas", {}) or {}
     postgres = merged.pop("postgres", None)
@@ -176,6 +208,49 @@ def resolve_server(name: str, args: ServerArgs) -> ServerSpec:
     )
     _check(spec)
     return spec
+
+
+def _check_source(name: str, given: dict[str, Any]) -> None:
+    if given.get("transport", "streamable-http") != "streamable-http":
+        raise ServerArgsError(f"server {name!r}: transport is streamable-http or stdio")
+    if "package" in given or "stdio" in given:
+        raise ServerArgsError(f"server {name!r}: package and stdio are for transport: stdio")
+    if ("image" in given) == ("build" in given):
+        raise ServerArgsError(f"server {name!r}: give exactly one of image or build")
+
+
+def _stdio(name: str, given: dict[str, Any]) -> dict[str, Any]:
+    """A stdio entry as the HTTP server the platform deploys: our bridge, running the package (or
+    `command` inside a bridge-based `image`), configured through BRIDGE_* env vars."""
+    if "build" in given:
+        raise ServerArgsError(f"server {name!r}: a stdio server comes from package or image, not build")
+    if ("package" in given) == ("image" in given):
+        raise ServerArgsError(f"server {name!r}: a stdio server needs exactly one of package or image")
+    if "image" in given and not given.get("command"):
+        raise ServerArgsError(
+            f"server {name!r}: a stdio image needs command (the stdio server's command inside it)"
+        )
+    problem = package_problem(given["package"]) if "package" in given else None
+    if problem is not None:
+        raise ServerArgsError(f"server {name!r}: package {problem}")
+    pool = {**STDIO_POOL_DEFAULTS, **given.get("stdio", {})}
+    bridge_env = {
+        "BRIDGE_NAME": "${serverName}",
+        "BRIDGE_SESSIONS": given.get("sessions", "stateless"),
+        "BRIDGE_ARGS": json.dumps(given.get("args", [])),
+        "BRIDGE_POOL_SIZE": str(pool["pool"]),
+        "BRIDGE_MAX_PROCESSES": str(pool["max_processes"]),
+        "BRIDGE_IDLE_SECONDS": str(pool["idle_seconds"]),
+        "BRIDGE_REQUEST_SECONDS": str(pool["request_seconds"]),
+        "DRAIN_SECONDS": str(DRAIN_SECONDS),
+    }
+    if given.get("command"):
+        bridge_env["BRIDGE_COMMAND"] = json.dumps(given["command"])
+    clashes = sorted(key for key in given.get("env", {}) if key in bridge_env)
+    if clashes:
+        raise ServerArgsError(f"server {name!r}: env sets {', '.join(clashes)}, which the bridge takes")
+    merged = {key: value for key, value in given.items() if key not in ("command", "args", "stdio")}
+    return {**STDIO_DEFAULTS, **merged, "env": {**given.get("env", {}), **bridge_env}}
 
 
 def _check(spec: ServerSpec) -> None:

@@ -56,18 +56,27 @@ def built_image(
 ) -> pulumi.Output[str]:
     """Build `context` with `dockerfile` (default `<context>/Dockerfile`; see mcp_deploy/image.py
     for the tag), push it to `repo`, and return name@sha256:digest."""
+    return McpImage(
+        name,
+        None,
+        ecr_access(repo, parent),
+        pulumi.ResourceOptions(parent=parent),
+        context=context,
+        dockerfile=dockerfile,
+    ).ref
+
+
+def ecr_access(repo: aws.ecr.Repository, parent: pulumi.Resource) -> RegistryAccess:
+    """Push access to `repo` with a short-lived ECR token of whoever runs `pulumi up`."""
     token = aws.ecr.get_authorization_token_output(
         registry_id=repo.registry_id, opts=pulumi.InvokeOptions(parent=parent)
     )
-    access = RegistryAccess(
+    return RegistryAccess(
         repository_url=repo.repository_url,
         server=token.proxy_endpoint,
         username=token.user_name,
         password=token.password,
     )
-    return McpImage(
-        name, None, access, pulumi.ResourceOptions(parent=parent), context=context, dockerfile=dockerfile
-    ).ref
 
 
 def ecr_repository_arn(reference: str) -> str | None:

@@ -18,7 +18,7 @@ def built_image(
     dockerfile: str | None = None,
 ) -> pulumi.Output[str]:
     """`dockerfile` defaults to `<build>/Dockerfile`."""
-    access = RegistryAccess(repository_url=registry, server=registry.split("/", 1)[0])
+    access = registry_access(registry)
     opts = pulumi.ResourceOptions(parent=parent)
     image = McpImage(resource_name, None, access, opts, context=build, dockerfile=dockerfile)
     return image.ref
@@ -26,3 +26,8 @@ def built_image(
 
 def prebuilt_image(reference: str, parent: pulumi.Resource) -> pulumi.Output[str]:
     return pinned(reference, parent)
+
+
+def registry_access(registry: str) -> RegistryAccess:
+    """`registry` (host/path) with the local `docker login` for its host."""
+    return RegistryAccess(repository_url=registry, server=registry.split("/", 1)[0])

@@ -309,3 +309,56 @@ def test_a_server_may_not_take_a_name_the_platform_uses() -> None:
     with pytest.raises(ConfigError) as caught:
         parse_stack_config(values, secret=set())
     assert "server names other than backup: the platform names its own resources so" in str(caught.value)
+
+
+def test_stdio_servers_need_one_pinned_package_or_an_image_with_its_command() -> None:
+    error = failed(
+        "dev",
+        servers=servers(
+            notes={"build": "server"},
+            latest={"transport": "stdio", "package": "npm:@modelcontextprotocol/server-everything@latest"},
+            ranged={"transport": "stdio", "package": "pypi:mcp-server-time>=2026.1"},
+            unversioned={"transport": "stdio", "package": "npm:left-pad"},
+            both={"transport": "stdio", "package": "pypi:a==1.0", "image": "docker.io/acme/a:1"},
+            bare={"transport": "stdio", "image": "docker.io/acme/stdio:1"},
+            http={"image": "docker.io/acme/h:1", "package": "pypi:a==1.0"},
+        ),
+    )
+    found = {line.split(":")[1]: line for line in lines_of(error)}
+    assert sorted(found) == sorted(
+        [
+            "servers.latest.package",
+            "servers.ranged.package",
+            "servers.unversioned.package",
+            "servers.both.build",
+            "servers.bare.command",
+            "servers.http.package",
+        ]
+    )
+    assert "is not pinned to one exact version" in found["servers.latest.package"]
+    assert "is not pinned to one exact version" in found["servers.ranged.package"]
+    assert "names no version" in found["servers.unversioned.package"]
+    assert "exactly one of package or image" in found["servers.both.build"]
+    assert "only with transport: stdio" in found["servers.http.package"]
+
+
+def test_a_pinned_stdio_package_is_accepted_with_its_args() -> None:
+    values = {
+        **REQUIRED,
+        "target": "kubernetes",
+        "k8sRegistry": "registry.example.com/mcp",
+        "servers": servers(
+            time={
+                "transport": "stdio",
+                "package": "pypi:mcp-server-time==2026.10.19",
+                "args": ["--local-timezone", "UTC"],
+                "sessions": "sticky",
+                "stdio": {"pool": 1, "maxProcesses": 4},
+            }
+        ),
+    }
+    config = parse_stack_config(values, secret=set())
+    entry = config.servers["time"]
+    assert entry.package == "pypi:mcp-server-time==2026.10.19"
+    assert entry.stdio is not None
+    assert entry.stdio.max_processes == 4

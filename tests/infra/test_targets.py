@@ -25,7 +25,7 @@ def test_every_target_exports_the_whole_contract(stack: str, target: Target) -> 
     assert run.error is None, run.error
     assert set(PLATFORM_OUTPUTS) <= set(run.outputs)
     servers = run.outputs["servers"]
-    expected = {"notes", "tools"} if stack == "multi" else {"notes"}
+    expected = {"notes", "tools", "time"} if stack == "multi" else {"notes"}
     assert set(servers) == expected
     for name, server in servers.items():
         assert server["url"] == f"https://{run.outputs['url'].removeprefix('https://')}/{name}/mcp"

@@ -1,4 +1,5 @@
-"""Pulumi.multi.yaml on every target: our server and a team's prebuilt image on one platform.
+"""Pulumi.multi.yaml on every target: our server and a team's prebuilt image on one platform (its
+third server, a bridged stdio one, is tested in test_stdio_servers.py).
 
 The second server (port 3000, /healthz, one secret, neither Postgres nor Redis) must get exactly
 its own contract: nothing of ours (port 8000, `serve`, /health, a database, a backup) leaks into it,
@@ -133,7 +134,7 @@ def test_only_our_server_is_backed_up(run: ProgramRun) -> None:
 
 def test_the_gateway_routes_both_servers_under_their_own_prefix(run: ProgramRun) -> None:
     routes = gateway_routes(run)
-    assert set(routes) == {"notes", "tools"}
+    assert set(routes) == {"notes", "tools", "time"}  # time: the stdio server, test_stdio_servers.py
     assert routes["tools"]["path"] == "/mcp"
     assert routes["tools"]["scopes"] == ["tools:call"]
     assert routes["notes"]["scopes"] == ["notes:read", "notes:write"]

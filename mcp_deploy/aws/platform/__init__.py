@@ -11,6 +11,7 @@ routes; `finish()` builds the gateway with every route.
 import pulumi
 import pulumi_aws as aws
 
+from mcp_deploy.aws.images import ecr_access, repository
 from mcp_deploy.aws.platform.alarms import alarm_topic, data_alarms
 from mcp_deploy.aws.platform.backups import Backups, backups
 from mcp_deploy.aws.platform.data import Postgres, Redis, postgres, redis
@@ -19,6 +20,7 @@ from mcp_deploy.aws.platform.edge import Edge, edge
 from mcp_deploy.aws.platform.gateway import HOST, Gateway, Upstream, gateway
 from mcp_deploy.aws.platform.network import Network, network
 from mcp_deploy.aws.security import REDIS_PORT, allow, https_out, security_group
+from mcp_deploy.bridge_image import bridge_base_image
 from mcp_deploy.names import physical_name
 from mcp_deploy.platform_args import PlatformArgs
 from mcp_deploy.platform_spec import PlatformArgsError, PlatformSpec, resolve_platform
@@ -111,6 +113,19 @@ class AwsPlatform(pulumi.ComponentResource):
         self.alarm_topic = self.topic.arn
         self.load_balancer_dns = self.edge.load_balancer.dns_name
         self._finished = False
+        self._bridge_base: pulumi.Output[str] | None = None
+
+    def bridge_base(self) -> pulumi.Output[str]:
+        """The bridge base image stdio servers are built FROM (made with the first of them), in an
+        ECR repository of its own."""
+        if self._bridge_base is None:
+            name, spec = self.prefix, self.spec
+            repo = repository(
+                f"{name}-bridge", (name, "bridge"), spec.registry_keep_images, spec.production, self
+            )
+            opts = pulumi.ResourceOptions(parent=self)
+            self._bridge_base = bridge_base_image(f"{name}-bridge", ecr_access(repo, self), opts)
+        return self._bridge_base
 
     def finish(self) -> None:
         """Call once, after the last server: the gateway is built with every server's route, and

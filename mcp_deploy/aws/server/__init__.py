@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pulumi
 
-from mcp_deploy.aws.images import built_image, ecr_repository_arn, repository
+from mcp_deploy.aws.images import built_image, ecr_access, ecr_repository_arn, repository
 from mcp_deploy.aws.platform import AwsPlatform
 from mcp_deploy.aws.platform.gateway import Upstream
 from mcp_deploy.aws.secret import StoredSecret, stored_secret
@@ -20,6 +20,7 @@ from mcp_deploy.aws.server.database import database_url
 from mcp_deploy.aws.server.routing import routing
 from mcp_deploy.aws.server.secrets import server_secrets
 from mcp_deploy.aws.server.workload import Startup, execution_role, log_group, workload
+from mcp_deploy.bridge_image import stdio_server_image
 from mcp_deploy.image import pinned
 from mcp_deploy.server_args import ServerArgs
 from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server
@@ -86,7 +87,7 @@ class AwsServer(pulumi.ComponentResource):
         self, spec: ServerSpec, platform: AwsPlatform
     ) -> tuple[pulumi.Output[str], list[pulumi.Input[str]]]:
         """The image by digest, and the ECR repositories the tasks may pull from."""
-        if spec.build is not None:
+        if spec.build is not None or spec.package is not None:
             repo = repository(
                 f"{spec.name}-server",
                 (platform.prefix, spec.name),
@@ -94,6 +95,14 @@ class AwsServer(pulumi.ComponentResource):
                 platform.spec.production,
                 self,
             )
+            if spec.package is not None:
+                opts = pulumi.ResourceOptions(parent=self)
+                access = ecr_access(repo, self)
+                image = stdio_server_image(
+                    f"{spec.name}-server", spec.package, platform.bridge_base(), access, opts
+                )
+                return image, [repo.arn]
+            assert spec.build is not None
             return built_image(f"{spec.name}-server", Path.cwd() / spec.build, repo, self), [repo.arn]
         assert spec.image is not None
         found = ecr_repository_arn(spec.image)

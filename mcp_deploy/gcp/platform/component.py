@@ -10,6 +10,7 @@ every server), the load balancer's route to it, and the backup jobs (one env var
 import pulumi
 import pulumi_gcp as gcp
 
+from mcp_deploy.bridge_image import bridge_base_image
 from mcp_deploy.gcp.platform.alerts import backup_alerts, channel, postgres_alerts, redis_alerts
 from mcp_deploy.gcp.platform.apis import enable_apis
 from mcp_deploy.gcp.platform.backups import BackupSource, BackupStore, backup_jobs, backup_store
@@ -23,7 +24,7 @@ from mcp_deploy.gcp.platform.gateway import (
     gateway_service,
 )
 from mcp_deploy.gcp.platform.network import network
-from mcp_deploy.gcp.platform.registry import registry
+from mcp_deploy.gcp.platform.registry import registry, registry_access
 from mcp_deploy.platform_args import PlatformArgs
 from mcp_deploy.platform_spec import PlatformArgsError, resolve_platform
 
@@ -71,6 +72,7 @@ class GcpPlatform(pulumi.ComponentResource):
         self._upstreams: list[Upstream] = []
         self._backup_sources: list[BackupSource] = []
         self._finished = False
+        self._bridge_base: pulumi.Output[str] | None = None
 
         self.url = pulumi.Output.from_input(f"https://{spec.domain}")
         self.database = self.postgres.name if self.postgres is not None else pulumi.Output.from_input("")
@@ -80,6 +82,14 @@ class GcpPlatform(pulumi.ComponentResource):
         )
         self.load_balancer_ip = self.edge.address.address
         self.restore_command = pulumi.Output.from_input("")
+
+    def bridge_base(self) -> pulumi.Output[str]:
+        """The bridge base image stdio servers are built FROM (made with the first of them)."""
+        if self._bridge_base is None:
+            opts = pulumi.ResourceOptions(parent=self, depends_on=[self.registry.repository])
+            access = registry_access(self.registry, "bridge")
+            self._bridge_base = bridge_base_image(f"{self.prefix}-bridge", access, opts)
+        return self._bridge_base
 
     def add_upstream(self, upstream: Upstream) -> None:
         self._check_open(f"server {upstream.name!r}")

@@ -9,6 +9,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mcp_deploy.gcp.names import compute_name
+from mcp_deploy.image import RegistryAccess
 from mcp_deploy.platform_spec import GcpSpec
 
 
@@ -57,4 +58,14 @@ def registry(
         server=f"https://{host}",
         username="oauth2accesstoken",
         password=pulumi.Output.secret(token),
+    )
+
+
+def registry_access(found: Registry, image: str) -> RegistryAccess:
+    """Push access to `<registry>/<image>` with the caller's access token."""
+    return RegistryAccess(
+        repository_url=pulumi.Output.concat(found.url, f"/{image}"),
+        server=found.server,
+        username=found.username,
+        password=found.password,
     )

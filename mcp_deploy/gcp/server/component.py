@@ -38,7 +38,7 @@ class GcpServer(pulumi.ComponentResource):
         _check_platform(spec, platform)
         super().__init__("mcp-deploy:gcp:Server", name, None, opts)
         google, prefix = platform.google, platform.prefix
-        image = server_image(name, spec, platform.registry, self)
+        image = server_image(name, spec, platform.registry, platform.bridge_base, self)
         account = gcp.serviceaccount.Account(
             f"{name}-account",
             project=google.project,

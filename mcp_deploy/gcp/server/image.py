@@ -3,10 +3,13 @@ prebuilt reference Cloud Run can pull, by digest either way."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pulumi
 
+from mcp_deploy.bridge_image import stdio_server_image
 from mcp_deploy.gcp.image import built, cloud_run_can_pull, prebuilt
-from mcp_deploy.gcp.platform.registry import Registry
+from mcp_deploy.gcp.platform.registry import Registry, registry_access
 from mcp_deploy.server_spec import ServerArgsError, ServerSpec
 
 
@@ -21,9 +24,17 @@ def check_pullable(spec: ServerSpec) -> None:
 
 
 def server_image(
-    name: str, spec: ServerSpec, registry: Registry, parent: pulumi.Resource
+    name: str,
+    spec: ServerSpec,
+    registry: Registry,
+    bridge_base: Callable[[], pulumi.Output[str]],
+    parent: pulumi.Resource,
 ) -> pulumi.Output[str]:
     if spec.build is not None:
         return built(f"{name}-image", spec.build, spec.name, registry, parent)
+    if spec.package is not None:
+        opts = pulumi.ResourceOptions(parent=parent, depends_on=[registry.repository])
+        access = registry_access(registry, spec.name)
+        return stdio_server_image(f"{name}-image", spec.package, bridge_base(), access, opts)
     assert spec.image is not None  # resolve_server demands one of the two
     return prebuilt(spec.image, parent)

@@ -15,8 +15,9 @@ public route to it.
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mcp_deploy.bridge_image import bridge_base_image
 from mcp_deploy.k8s import netpol
-from mcp_deploy.k8s.images import built_image
+from mcp_deploy.k8s.images import built_image, registry_access
 from mcp_deploy.k8s.platform.backups import Backups, backups
 from mcp_deploy.k8s.platform.entry import GATEWAY_POD_LABEL, Entry, entry
 from mcp_deploy.k8s.platform.gateway import (
@@ -133,6 +134,17 @@ class K8sPlatform(pulumi.ComponentResource):
         self.backup_bucket = pulumi.Output.from_input(self.backups.bucket if self.backups else "")
         self.namespace = pulumi.Output.from_input(ns)
         self._finished = False
+        self._bridge_base: pulumi.Output[str] | None = None
+
+    def bridge_base(self) -> pulumi.Output[str]:
+        """The bridge base image stdio servers are built FROM (made with the first of them),
+        pushed to `k8s.registry` beside the others."""
+        if self._bridge_base is None:
+            assert self.spec.k8s.registry is not None  # the server's _check
+            access = registry_access(self.spec.k8s.registry)
+            opts = pulumi.ResourceOptions(parent=self)
+            self._bridge_base = bridge_base_image(f"{self._name}-bridge-image", access, opts)
+        return self._bridge_base
 
     def add_server(self, upstream: Upstream) -> None:
         """Called by each K8sServer: the gateway will route `/<name>` to it."""

@@ -13,7 +13,8 @@ gateway's Service when it fetches the gateway's keys.
 
 import pulumi
 
-from mcp_deploy.k8s.images import built_image, prebuilt_image
+from mcp_deploy.bridge_image import stdio_server_image
+from mcp_deploy.k8s.images import built_image, prebuilt_image, registry_access
 from mcp_deploy.k8s.meta import POSTGRES_CLIENT
 from mcp_deploy.k8s.platform import K8sPlatform
 from mcp_deploy.k8s.platform.upstreams import Upstream
@@ -52,7 +53,7 @@ class K8sServer(pulumi.ComponentResource):
         instance = physical_name(platform.instance, name, stack="")
         in_namespace: list[pulumi.Resource] = [platform.namespace_resource]
 
-        image = self._image(spec, p.k8s.registry)
+        image = self._image(spec, platform)
         computed: dict[str, pulumi.Output[str]] = {}
         waits: list[pulumi.Resource] = []
         pod_labels: dict[str, str] = {}
@@ -125,11 +126,18 @@ class K8sServer(pulumi.ComponentResource):
         self.image = image
         self.register_outputs({"url": self.url, "image": self.image})
 
-    def _image(self, spec: ServerSpec, registry: str | None) -> pulumi.Output[str]:
+    def _image(self, spec: ServerSpec, platform: K8sPlatform) -> pulumi.Output[str]:
         if spec.image is not None:
             return prebuilt_image(spec.image, self)
+        registry = platform.spec.k8s.registry
+        assert registry is not None  # _check
+        if spec.package is not None:
+            access = registry_access(registry)
+            opts = pulumi.ResourceOptions(parent=self)
+            return stdio_server_image(
+                f"{spec.name}-image", spec.package, platform.bridge_base(), access, opts
+            )
         assert spec.build is not None
-        assert registry is not None
         return built_image(f"{spec.name}-image", spec.build, registry, self)
 
 
@@ -149,6 +157,8 @@ def _check(spec: ServerSpec, platform: K8sPlatform) -> None:
     problems = []
     if spec.build is not None and not platform.spec.k8s.registry:
         problems.append("build needs k8s.registry on the platform to push the image to")
+    if spec.package is not None and not platform.spec.k8s.registry:
+        problems.append("package needs k8s.registry on the platform to push the bridge image to")
     if spec.postgres is not None and platform.postgres is None:
         problems.append("postgres needs a platform with postgres")
     if spec.redis is not None and platform.redis is None:
