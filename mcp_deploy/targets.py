@@ -10,6 +10,7 @@ from typing import NamedTuple, Protocol
 
 import pulumi
 
+from mcp_deploy.client_config import client_config
 from mcp_deploy.config import Target
 from mcp_deploy.platform_args import PlatformArgs
 from mcp_deploy.server_args import ServerArgs
@@ -84,3 +85,4 @@ def export_outputs(platform: Platform, servers: dict[str, Server]) -> None:
             for name, server in sorted(servers.items())
         },
     )
+    pulumi.export("clientConfig", client_config({name: server.url for name, server in servers.items()}))

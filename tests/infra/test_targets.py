@@ -33,3 +33,18 @@ def test_every_target_exports_the_whole_contract(stack: str, target: Target) -> 
     empty = {name for name in PLATFORM_OUTPUTS if run.outputs[name] in ("", None)}
     # only a kubernetes stack without k8sBackupUrl (dev) has no bucket to name
     assert empty == ({"backup_bucket"} if (stack, target) == ("dev", "kubernetes") else set())
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_client_config_names_every_server_at_its_public_url(target: Target) -> None:
+    run = run_program("multi", target)
+    assert run.error is None, run.error
+    config = run.outputs["clientConfig"]
+    urls = {name: server["url"] for name, server in run.outputs["servers"].items()}
+    expected = {name: {"type": "http", "url": url} for name, url in urls.items()}
+    assert config["vscode"] == {"servers": expected}  # .vscode/mcp.json
+    assert config["mcpJson"] == {"mcpServers": expected}  # .mcp.json
+    assert config["claude"] == [
+        f"claude mcp add --transport http {name} {url}" for name, url in sorted(urls.items())
+    ]
+    assert urls["time"] == "https://mcp-multi.example.com/time/mcp"
