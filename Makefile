@@ -16,7 +16,7 @@ GATEWAY_VENV := gateway/.venv
 STACK ?= dev
 TARGET ?=
 
-.PHONY: help test lint pytest plan snapshots config-docs clean venv dev bench gateway-runtime bridge-runtime
+.PHONY: help test lint pytest plan snapshots config-docs clean venv dev verify bench gateway-runtime bridge-runtime
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -32,6 +32,7 @@ venv: $(UV) ## create or update .venv (infra), server/, backup/, gateway/ and sc
 	cd gateway && $(UV) sync --locked --quiet
 	cd bridge && $(UV) sync --locked --quiet
 	cd scanners && $(UV) sync --locked --quiet
+	cd verify && $(UV) sync --locked --quiet
 
 test: venv lint pytest ## everything: lint, type check, infra tests, server tests (needs Postgres and Redis)
 
@@ -43,6 +44,7 @@ lint: venv ## ruff, pyright (infra and server) and actionlint (workflows)
 	cd backup && .venv/bin/pyright
 	cd gateway && .venv/bin/pyright
 	cd bridge && .venv/bin/pyright
+	cd verify && .venv/bin/pyright
 	scanners/.venv/bin/actionlint
 
 pytest: venv
@@ -51,6 +53,7 @@ pytest: venv
 	backup/.venv/bin/python -m pytest -c backup/pyproject.toml --rootdir=. tests/backup
 	$(GATEWAY_VENV)/bin/python -m pytest -c gateway/pyproject.toml --rootdir=. tests/gateway
 	bridge/.venv/bin/python -m pytest -c bridge/pyproject.toml --rootdir=. tests/bridge
+	verify/.venv/bin/python -m pytest -c verify/pyproject.toml --rootdir=. tests/verify
 
 # Only the runtime packages of the gateway, whose venv holds the notes server too (a path
 # dependency): `make dev` needs neither Pulumi, the providers, the scanners nor the test tools.
@@ -73,6 +76,11 @@ dev: gateway-runtime bridge-runtime $(DEV_TIME_PREFIX)/command.json ## the local
 	cd server && DEV_BRIDGE=$(CURDIR)/bridge/.venv/bin/mcp-bridge DEV_TIME_PREFIX=$(DEV_TIME_PREFIX) \
 		exec ../gateway/.venv/bin/mcp-gateway dev
 
+# Only verify/'s runtime (httpx): checking a deployment needs nothing else synced.
+verify: $(UV) ## check a deployment from outside: TLS, redirects, 401 challenge, RFC 9728 metadata, streams, /metrics, headers URL=https://<domain> [ROUTES=notes,time] [TOKEN=...]
+	cd verify && $(UV) sync --locked --no-dev --inexact --quiet
+	verify/.venv/bin/mcp-verify "$(URL)" $(if $(ROUTES),--routes "$(ROUTES)")
+
 bench: venv ## ours vs the bare MCP SDK under wrk: req/s, p50/p99, start-up, memory (Postgres, Redis; ~2.5 min)
 	@command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
 	@# As in the image (UV_COMPILE_BYTECODE=1): where PYTHONDONTWRITEBYTECODE is set, as on
@@ -90,5 +98,5 @@ config-docs: venv ## regenerate Pulumi.yaml declarations and the README key tabl
 	$(PY) -m mcp_deploy.config_docs
 
 clean: ## remove the virtualenv, tool copies and caches
-	rm -rf $(VENV) $(SERVER_VENV) $(GATEWAY_VENV) bridge/.venv backup/.venv scanners/.venv policy/venv .tools .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(SERVER_VENV) $(GATEWAY_VENV) bridge/.venv verify/.venv backup/.venv scanners/.venv policy/venv .tools .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
