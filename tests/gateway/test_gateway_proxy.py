@@ -91,6 +91,9 @@ def test_sse_is_not_buffered_and_traceparent_passes(platform: Platform) -> None:
     response = httpx.post(platform.url("plain"), json=CALL, headers=headers)
     assert response.headers["x-accel-buffering"] == "no"
     assert platform.plain.seen()[-1]["traceparent"] == trace
+    # The upstream's own Date, Server, X-Request-Id and X-Accel-Buffering are not repeated.
+    names = [name.lower() for name, _ in response.headers.multi_items()]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
 
 
 def test_metrics_are_private_to_whoever_scrapes_the_gateway_directly(platform: Platform) -> None:

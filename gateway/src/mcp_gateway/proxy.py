@@ -53,8 +53,13 @@ DROP_REQUEST = HOP_BY_HOP | {
     b"x-forwarded-host",
     b"x-forwarded-proto",
 }
-# Strict-Transport-Security etc. are the edge's; an upstream's own would be duplicates.
+# Strict-Transport-Security etc. are the edge's, and Date, Server, X-Request-Id and
+# X-Accel-Buffering the gateway's own: an upstream's would be duplicates.
 DROP_RESPONSE = HOP_BY_HOP | {
+    b"date",
+    b"server",
+    b"x-request-id",
+    b"x-accel-buffering",
     b"strict-transport-security",
     b"x-content-type-options",
     b"x-frame-options",
