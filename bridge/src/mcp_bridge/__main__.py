@@ -10,7 +10,7 @@ import contextlib
 import sys
 
 from mcp_bridge.settings import BridgeSettings, SettingsError, load_settings
-from mcp_notes import logs
+from mcp_notes import logs, telemetry
 from mcp_notes.serving import DrainingServer, uvicorn_config
 
 
@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
 def serve(settings: BridgeSettings) -> int:
     from mcp_bridge.app import create_app
 
+    telemetry.setup("mcp-bridge")
     app, drain = create_app(settings)
     server = DrainingServer(uvicorn_config(app, settings), drain, settings)
     with contextlib.suppress(KeyboardInterrupt):

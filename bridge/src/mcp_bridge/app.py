@@ -30,6 +30,7 @@ from mcp_bridge.forward import EXCHANGE_KEY, SESSION_KEY, Bridge, Exchange
 from mcp_bridge.metrics import BridgeMetrics
 from mcp_bridge.replies import rpc_error
 from mcp_bridge.settings import BridgeSettings, child_environment
+from mcp_notes import telemetry
 from mcp_notes.http.drain import Drain
 from mcp_notes.logs import LineWriter
 
@@ -67,6 +68,7 @@ def create_app(settings: BridgeSettings, env: dict[str, str] | None = None) -> t
     )
     metrics.watch_children(children.snapshot)
     bridge = Bridge(settings.name, children, settings.request_seconds)
+    telemetry.trace_mcp_server(bridge.middleware)
     sticky = settings.sessions == "sticky"
     bridge.streamable_http_app(
         streamable_http_path="/mcp",

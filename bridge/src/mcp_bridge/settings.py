@@ -118,5 +118,6 @@ def load_settings(env: dict[str, str] | None = None) -> BridgeSettings:
 
 def child_environment(env: dict[str, str]) -> dict[str, str]:
     """The platform injects the server's env and secrets into the container for the child; our
-    own settings are not the child's business."""
-    return {key: value for key, value in env.items() if not key.startswith("BRIDGE_")}
+    own settings are not the child's business, nor is our Sentry DSN (third-party code). OTEL_* stay:
+    a child that exports traces itself joins the bridge's (its requests carry it in `_meta`)."""
+    return {key: value for key, value in env.items() if not key.startswith(("BRIDGE_", "SENTRY_"))}

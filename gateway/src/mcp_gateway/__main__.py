@@ -12,7 +12,7 @@ import sys
 
 from mcp_gateway.app import create_app
 from mcp_gateway.settings import GatewaySettings, SettingsError, load_settings
-from mcp_notes import logs
+from mcp_notes import logs, telemetry
 from mcp_notes.serving import DrainingServer, uvicorn_config
 
 
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def serve(settings: GatewaySettings) -> int:
+    telemetry.setup("mcp-gateway")
     app, gateway = create_app(settings)
     server = DrainingServer(uvicorn_config(app, settings), gateway.drain, settings)
     with contextlib.suppress(KeyboardInterrupt):

@@ -17,7 +17,7 @@ import time
 import orjson
 from starlette.types import Message, Receive, Scope, Send
 
-from mcp_gateway import proxy
+from mcp_gateway import proxy, tracing
 from mcp_gateway.access import RouteAccess
 from mcp_gateway.edge import Edge
 from mcp_gateway.google_id import GoogleIdTokens
@@ -173,10 +173,13 @@ class Gateway:
         self, pipeline: RoutePipeline, scope: Scope, receive: Receive, send: Send, rest: str
     ) -> None:
         started = False
+        trace = tracing.begin(scope)  # None unless tracing is on
 
         async def tracked(message: Message) -> None:
             nonlocal started
             started = True
+            if trace is not None and message["type"] == "http.response.start":
+                trace.status = message["status"]
             await send(message)
 
         task = self.drain.track()
@@ -195,6 +198,8 @@ class Gateway:
                 )
         finally:
             self.drain.untrack(task)
+            if trace is not None:
+                trace.end()
 
     async def _ready(self, send: Send) -> None:
         if self.drain.draining:

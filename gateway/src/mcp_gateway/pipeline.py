@@ -11,6 +11,7 @@ import aiohttp
 import orjson
 from starlette.types import Receive, Scope, Send
 
+from mcp_gateway import tracing
 from mcp_gateway.access import Refusal, RouteAccess
 from mcp_gateway.edge import Exchange
 from mcp_gateway.google_id import GoogleIdTokens, IdTokenUnavailable
@@ -140,6 +141,7 @@ class RoutePipeline:
         cookie = await self._affinity_cookie(session_id)
         if cookie:
             headers.append((b"cookie", cookie.encode("latin-1")))
+        body = tracing.outgoing(scope, headers, body)  # the gateway's span to the upstream, if tracing
         query = scope.get("query_string", b"")
         url = f"{self.scheme}://{address}{self.route.path}{rest}" + (f"?{query.decode()}" if query else "")
         try:

@@ -11,7 +11,7 @@ import contextlib
 import logging
 import sys
 
-from mcp_notes import logs
+from mcp_notes import logs, telemetry
 from mcp_notes.app import create_app
 from mcp_notes.serving import DrainingServer, uvicorn_config
 from mcp_notes.settings import Settings, SettingsError, load_settings
@@ -59,6 +59,7 @@ async def _migrate(settings: Settings) -> None:
 
 
 def serve(settings: Settings) -> int:
+    telemetry.setup("mcp-notes")
     app = create_app(settings)
     server = DrainingServer(uvicorn_config(app, settings), app.drain, settings)
     # uvicorn re-raises the signal once shut down: Ctrl-C then ends quietly, as it was asked to.

@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from mcp_notes import tools
+from mcp_notes import telemetry, tools
 from mcp_notes.auth.jwks import JwksCache
 from mcp_notes.auth.tokens import TokenValidator
 from mcp_notes.auth.verifier import Verifier
@@ -82,6 +82,7 @@ def create_app(settings: Settings) -> Edge:
         else None
     )
     server = _mcp_server(settings)
+    telemetry.trace_mcp_server(server.middleware)
     tools.register(server, deps)
     limiter = runtime.limiter  # local from the start; shares through Redis once the runtime opens
     metrics.watch_dependencies(runtime.dependencies)
