@@ -8,7 +8,7 @@ import sys
 
 import psycopg
 
-from mcp_backup import config, postgres, provision, restore, store
+from mcp_backup import config, drill, postgres, provision, restore, store
 from mcp_backup.dump import dump_all
 from mcp_backup.logs import emit
 from mcp_backup.names import DUMP_SUFFIX, server_name
@@ -20,6 +20,8 @@ ENVIRONMENT = """environment:
   BACKUP_RETENTION_DAYS   delete a server's dumps older than this after a good dump (default: keep all)
   BACKUP_ROW_COUNTS       exact (default, counted in the dump's snapshot) or estimate (pg_class)
   PG_ADMIN_URL, PG_URL    provision only: the instance's admin URL and the server's own URL
+  PG_DRILL_URL            drill only: a role on the same instance that may CREATE DATABASE
+                          (default: each server's own PG_URL_<NAME>)
 credentials: the platform's (task role, metadata server) or AWS_* / GOOGLE_* variables."""
 
 
@@ -42,6 +44,14 @@ def parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "provision", help="create or update the role and database PG_URL names, as PG_ADMIN_URL (idempotent)"
     )
+    proof = commands.add_parser(
+        "drill",
+        help="restore each newest dump into a scratch database, check it against its manifest, drop it"
+        " (exit 1 if any drill failed)",
+    )
+    which = proof.add_mutually_exclusive_group()
+    which.add_argument("--server", metavar="NAME", help="one server (reads PG_URL_<NAME>)")
+    which.add_argument("--all", action="store_true", help="every PG_URL_<NAME> database (the default)")
     show = commands.add_parser("list", help="list dumps, of one server or all")
     show.add_argument("name", nargs="?", help="server name")
     return top
@@ -56,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             return _restore(args.name, args.source)
         if args.command == "provision":
             return _provision()
+        if args.command == "drill":
+            return _drill(args.server)
         return _list(args.name)
     except config.ConfigError as error:
         emit(args.command, "error", status="refused", error=str(error))
@@ -88,6 +100,22 @@ def _restore(name: str, source: str) -> int:
         )
         return 1
     return 0
+
+
+def _drill(server: str | None) -> int:
+    settings = config.load()
+    if server is not None:
+        settings.database_url(server)  # refuses an unknown name, listing the known ones
+        servers = [server_name(server)]
+    else:
+        servers = sorted(settings.databases)
+    if not servers:
+        raise config.ConfigError("no PG_URL_<NAME> variables are set: nothing to drill")
+    try:
+        return 1 if drill.drill_all(settings, servers, os.environ.get(drill.DRILL_URL_ENV) or None) else 0
+    except store.StoreError as error:  # BACKUP_URL itself is unusable
+        emit("drill-run", "error", status="failed", error=str(error))
+        return 1
 
 
 def _provision() -> int:

@@ -62,6 +62,7 @@ def dump_one(config: Config, bucket: store.Store, server: str, url: str, client:
         with postgres.snapshot(url) as snapshot:
             postgres.dump(url, path, snapshot.id)
             tables = snapshot.row_counts(config.row_counts)
+            schema_version = snapshot.schema_version()
             server_version = snapshot.server_version
         manifest = Manifest(
             server=server,
@@ -73,6 +74,7 @@ def dump_one(config: Config, bucket: store.Store, server: str, url: str, client:
             pg_dump=client,
             row_counts=config.row_counts,
             tables=tables,
+            schema_version=schema_version,
         )
         store.upload(bucket, key, path)
     # Written last: a dump with a manifest is a complete one.

@@ -17,6 +17,9 @@ class Manifest:
     pg_dump: str
     row_counts: str  # "exact": counted in the dump's own snapshot; "estimate": pg_class.reltuples
     tables: dict[str, int | None]  # "schema.table" -> rows (None: never analyzed, estimate only)
+    # The newest version in the server's `schema_migrations` table (mcp_notes records each migration
+    # there), None without one. A default: manifests written before this field still load.
+    schema_version: int | None = None
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), indent=2, sort_keys=True).encode()

@@ -27,6 +27,8 @@ RESTORE_FLAGS = (
     "--exit-on-error",
     "--no-password",
 )
+# Into a new, empty database: nothing to clean, and the drill's role owns what it restores.
+DRILL_RESTORE_FLAGS = tuple(flag for flag in RESTORE_FLAGS if flag not in ("--clean", "--if-exists"))
 _USER_TABLES = """
     SELECT n.nspname, c.relname, c.reltuples::bigint
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -90,15 +92,42 @@ class Snapshot:
     server_version: str
 
     def row_counts(self, mode: str) -> dict[str, int | None]:
-        tables = self.connection.execute(_USER_TABLES).fetchall()
+        tables = user_tables(self.connection)
         if mode == "estimate":  # pg_class.reltuples: free, approximate, -1 before the first ANALYZE
             return {f"{schema}.{name}": (rows if rows >= 0 else None) for schema, name, rows in tables}
         return {f"{schema}.{name}": self._count(schema, name) for schema, name, _ in tables}
 
     def _count(self, schema: str, name: str) -> int:
-        query = sql.SQL("SELECT count(*) FROM ONLY {}").format(sql.Identifier(schema, name))
-        row = self.connection.execute(query).fetchone()
-        return int(row[0]) if row else 0
+        return count_rows(self.connection, schema, name)
+
+    def schema_version(self) -> int | None:
+        return schema_version(self.connection)
+
+
+def user_tables(connection: psycopg.Connection) -> list[tuple[str, str, int]]:
+    """(schema, table, pg_class estimate) of every ordinary table outside the system schemas."""
+    return [(str(s), str(n), int(r)) for s, n, r in connection.execute(_USER_TABLES).fetchall()]
+
+
+def count_rows(connection: psycopg.Connection, schema: str, name: str) -> int:
+    query = sql.SQL("SELECT count(*) FROM ONLY {}").format(sql.Identifier(schema, name))
+    row = connection.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
+def schema_version(connection: psycopg.Connection) -> int | None:
+    """The newest version the server's migrations recorded in `schema_migrations` (mcp_notes:
+    version, name, applied_at), found through the search_path as the server finds it; None when
+    the database has no such table (a server that migrates some other way)."""
+    found = connection.execute(
+        "SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.oid = to_regclass('schema_migrations')"
+    ).fetchone()
+    if found is None:
+        return None
+    table = sql.Identifier(found[0], found[1])
+    row = connection.execute(sql.SQL("SELECT max(version) FROM {}").format(table)).fetchone()
+    return int(row[0]) if row and row[0] is not None else None
 
 
 @contextmanager
