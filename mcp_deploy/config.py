@@ -34,6 +34,8 @@ from pydantic_core import PydanticCustomError
 
 from mcp_deploy.config_errors import ConfigError, ConfigProblem, problems_from_validation
 from mcp_deploy.config_servers import DEFAULT_SERVERS, Servers
+from mcp_deploy.config_webhook import STACK_KEY as WEBHOOK_STACK_KEY
+from mcp_deploy.config_webhook import referenced_key, webhook_problems
 
 NAMESPACE = "mcp-deploy"
 
@@ -254,6 +256,11 @@ class StackConfig(BaseModel):
         False,
         description="kubernetes: the cluster runs the Prometheus operator; add ServiceMonitor and rules",
     )
+    k8s_otlp_endpoint: str | None = Field(
+        None,
+        description="kubernetes: OTLP http/protobuf endpoint (http(s)://collector:4318) traces go to when "
+        "tracingSampleRatio is above 0",
+    )
     k8s_backup_url: str | None = Field(
         None,
         description="kubernetes: s3:// or gs:// URL for pg_dump backups (required in production)",
@@ -268,10 +275,20 @@ class StackConfig(BaseModel):
         description="kubernetes: key=value annotations for the backup ServiceAccount (workload identity)",
     )
 
+    tracing_sample_ratio: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        None,
+        description="share of traces kept, 0 to 1; 0 turns tracing off; empty: 0.1 in production, "
+        "0 in development (a collector sidecar and trace storage bill per span)",
+    )
     alert_email: EmailStr | None = Field(
         None,
         description="address that receives alarms (required in production)",
         validate_default=True,
+    )
+    alert_webhook_url: Annotated[str, Field(pattern=WEBHOOK_STACK_KEY)] | None = Field(
+        None,
+        description="name of a secret stack key holding an https webhook URL alarms also go to (e.g. a "
+        "PagerDuty integration): pulumi config set --secret <name> https://...",
     )
 
     postgres_password: SecretStr | None = Field(
@@ -381,6 +398,17 @@ class StackConfig(BaseModel):
         ):
             raise reject("an s3:// or gs:// URL; production stacks must back up")
         return url
+
+    @field_validator("k8s_otlp_endpoint")
+    @classmethod
+    def _otlp_endpoint(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is not None and info.data.get("target") != "kubernetes":
+            raise reject("only with target kubernetes (aws-ecs and gcp-cloudrun run their own collector)")
+        if value is not None and not re.fullmatch(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?", value):
+            raise reject(
+                "an http(s):// URL of an OTLP http receiver, e.g. http://otel-collector.observability:4318"
+            )
+        return value
 
     @field_validator("k8s_backup_service_account_annotations")
     @classmethod
@@ -509,6 +537,8 @@ def parse_stack_config(values: dict[str, str], secret: set[str]) -> StackConfig:
     """
     given = {key: value for key, value in values.items() if value != ""}
     referenced = _referenced_secret_keys(given.get("servers"))
+    declared = set(StackConfig.model_fields) | {f.alias or n for n, f in StackConfig.model_fields.items()}
+    referenced |= referenced_key(given, declared)
     server_secrets = {key: given.pop(key) for key in referenced if key in given}
     plaintext_secrets = sorted(
         key for key in [*given, *server_secrets] if key in secret_keys() | referenced and key not in secret
@@ -518,7 +548,14 @@ def parse_stack_config(values: dict[str, str], secret: set[str]) -> StackConfig:
         error = None
     except ValidationError as caught:
         config, error = None, caught
-    missing = [] if config is None else _missing_server_secrets(config, server_secrets)
+    missing = (
+        []
+        if config is None
+        else [
+            *_missing_server_secrets(config, server_secrets),
+            *webhook_problems(config.alert_webhook_url, server_secrets),
+        ]
+    )
     if config is None or plaintext_secrets or missing:
         # Mask what our schema calls secret and anything the user stored as one.
         masked = secret_keys() | frozenset(secret) | referenced

@@ -17,6 +17,12 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from mcp_deploy.server_spec import PLACEHOLDER, PLACEHOLDERS, RESERVED_NAMES, SERVER_NAME
+from mcp_deploy.slo import (
+    DEFAULT_AVAILABILITY,
+    DEFAULT_LATENCY_P99_MS,
+    LATENCY_OBJECTIVES_MS,
+    LATENCY_OBJECTIVES_TEXT,
+)
 from mcp_deploy.stdio_package import package_problem
 
 _ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
@@ -66,6 +72,24 @@ class _Model(BaseModel):
 class HealthConfig(_Model):
     liveness: Annotated[str, Field(pattern=_PATH)] | None = None
     readiness: Annotated[str, Field(pattern=_PATH)] | None = None
+
+
+class MetricsConfig(_Model):
+    enabled: bool | None = None
+    path: Annotated[str, Field(pattern=_PATH)] | None = None
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None
+
+
+class SloConfig(_Model):
+    availability: Annotated[float, Field(gt=90, lt=100)] = DEFAULT_AVAILABILITY
+    latency_p99_ms: int = DEFAULT_LATENCY_P99_MS
+
+    @field_validator("latency_p99_ms")
+    @classmethod
+    def _a_bucket(cls, value: int) -> int:
+        if value not in LATENCY_OBJECTIVES_MS:
+            raise rule(f"one of {LATENCY_OBJECTIVES_TEXT} (the gateway's latency buckets, in ms)")
+        return value
 
 
 class PostgresUseConfig(_Model):
@@ -120,12 +144,14 @@ class ServerConfig(_Model):
     stdio: StdioConfig | None = None
     args: list[str] | None = None
     health: HealthConfig | None = None
+    metrics: MetricsConfig | None = None
     env: dict[EnvName, str] | None = None
     secrets: dict[EnvName, Annotated[str, Field(pattern=_STACK_KEY)]] | None = None
     generated_secrets: list[EnvName] | None = None
     postgres: PostgresUseConfig | None = None
     redis: RedisUseConfig | None = None
     scopes: list[Annotated[str, Field(pattern=r"^[\x21\x23-\x5b\x5d-\x7e]{1,64}$")]] | None = None
+    slo: SloConfig | None = None
     sessions: Literal["stateless", "sticky"] | None = None
     replicas: ReplicasConfig | None = None
     concurrency: Annotated[int, Field(ge=1, le=1000)] | None = None

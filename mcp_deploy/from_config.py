@@ -26,6 +26,7 @@ def platform_args(config: StackConfig, provider: dict[str, str] | None = None) -
         auth_issuer=config.auth_issuer,
         log_retention_days=config.log_retention_days,
         registry_keep_images=config.registry_keep_images,
+        tracing_sample_ratio=_sample_ratio(config),
         backup={"schedule": config.backup_schedule, "retention_days": config.backup_retention_days},
         gateway={
             "min_replicas": config.gateway_min_replicas,
@@ -59,6 +60,7 @@ def platform_args(config: StackConfig, provider: dict[str, str] | None = None) -
             storage_class=config.k8s_storage_class,
             install_cnpg=config.k8s_install_cnpg,
             prometheus_operator=config.k8s_prometheus_operator,
+            otlp_endpoint=config.k8s_otlp_endpoint,
             backup_url=config.k8s_backup_url,
             backup_secret=config.k8s_backup_secret,
             backup_service_account_annotations=dict(
@@ -70,6 +72,9 @@ def platform_args(config: StackConfig, provider: dict[str, str] | None = None) -
         args["auth_audience"] = config.auth_audience
     if config.alert_email is not None:
         args["alert_email"] = config.alert_email
+    if config.alert_webhook_url is not None:
+        url = config.server_secret(config.alert_webhook_url).get_secret_value()
+        args["alert_webhook_url"] = pulumi.Output.secret(url)
     if "gcp:project" in provider:
         args["gcp"] = {
             "project": provider["gcp:project"],
@@ -118,6 +123,14 @@ def _server(config: StackConfig, server: ServerConfig) -> ServerArgs:
         value = config.server_secret(server.repository_credentials).get_secret_value()
         given["repository_credentials"] = pulumi.Output.secret(value)
     return ServerArgs(**given)
+
+
+def _sample_ratio(config: StackConfig) -> float:
+    """Unset: a tenth of traces in production (enough to follow a slow request without paying per
+    span for all traffic), none in development."""
+    if config.tracing_sample_ratio is not None:
+        return config.tracing_sample_ratio
+    return 0.1 if config.environment == "production" else 0.0
 
 
 def _uses(server: ServerConfig, what: str) -> bool:

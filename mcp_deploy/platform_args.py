@@ -117,6 +117,8 @@ class K8sArgs(TypedDict, total=False):
     """Install the CloudNativePG operator (Helm, named per stack). Default false."""
     prometheus_operator: bool
     """The cluster runs the Prometheus operator: add ServiceMonitors and rules. Default false."""
+    otlp_endpoint: str
+    """OTLP http/protobuf endpoint (http://collector:4318) for traces when tracing_sample_ratio is on."""
     backup_url: str
     """s3:// or gs:// URL for dumps (required in production)."""
     backup_secret: str
@@ -159,8 +161,15 @@ class PlatformArgs(TypedDict, total=False):
     """Days logs are kept. Default 30."""
     alert_email: str
     """Address alarms go to (required in production)."""
+    alert_webhook_url: pulumi.Input[str]
+    """An https webhook (a Pulumi secret: its URL is its credential) alarms also go to: an SNS
+    subscription on aws-ecs, a webhook_tokenauth channel on gcp-cloudrun, an Alertmanager webhook
+    receiver on kubernetes (with the Prometheus operator)."""
     registry_keep_images: int
     """Images the registry keeps per server. Default 20."""
+    tracing_sample_ratio: float
+    """Share of traces kept, 0-1; 0 (the default) turns tracing off: no collector receives OTLP and no
+    service gets OTEL_EXPORTER_OTLP_ENDPOINT."""
     postgres: PostgresArgs
     """Give it for a shared Postgres instance; servers with `postgres` need one."""
     redis: RedisArgs

@@ -74,6 +74,7 @@ class K8sSpec:
     storage_class: str | None = None
     install_cnpg: bool = False
     prometheus_operator: bool = False
+    otlp_endpoint: str | None = None  # traces go here when tracing is on
     backup_url: str | None = None
     backup_secret: str | None = None
     backup_service_account_annotations: dict[str, str] = field(default_factory=dict)
@@ -99,7 +100,9 @@ class PlatformSpec:
     auth_audience: str | None = None
     log_retention_days: int = 30
     alert_email: str | None = None
+    alert_webhook_url: pulumi.Input[str] | None = None  # a Pulumi secret
     registry_keep_images: int = 20
+    tracing_sample_ratio: float = 0.0  # 0: tracing off
     postgres: PostgresSpec | None = None
     redis: RedisSpec | None = None
     backup: BackupSpec = BackupSpec()

@@ -65,6 +65,28 @@ class StdioArgs(TypedDict, total=False):
     """A request's longest run; past it the caller gets an error and the process is replaced. Default 60."""
 
 
+class MetricsArgs(TypedDict, total=False):
+    """Where the platform scrapes the server's Prometheus metrics (text format)."""
+
+    enabled: bool
+    """Scrape it. Default true when `metrics` is given; without `metrics`, on for `build: server` and
+    stdio servers (our server and bridge serve /metrics), off for other images."""
+    path: str
+    """Path of the metrics endpoint. Default /metrics."""
+    port: int
+    """Port of the metrics endpoint. Default: the server's own port."""
+
+
+class SloArgs(TypedDict, total=False):
+    """The server's objectives over 30 days, as the gateway sees its route; burn-rate alerts follow."""
+
+    availability: float
+    """Percent of requests answered without a 5xx, above 90 and below 100. Default 99.5."""
+    latency_p99_ms: int
+    """99% of requests answer within this many ms: one of 5, 10, 25, 50, 100, 250, 500, 1000, 2500,
+    5000, 10000, 30000 (the gateway's latency buckets). Default 1000."""
+
+
 class ServerArgs(TypedDict, total=False):
     """One MCP server: any image and its contract. Give `image` or `build` (or, with
     `transport: stdio`, `package`), exactly one."""
@@ -95,6 +117,8 @@ class ServerArgs(TypedDict, total=False):
     the stdio server's arguments."""
     health: HealthArgs
     """Liveness and readiness paths."""
+    metrics: MetricsArgs
+    """Prometheus scraping of the server's own metrics endpoint."""
     env: dict[str, str]
     """Plain environment. Never a secret: use `secrets`."""
     secrets: dict[str, pulumi.Input[str]]
@@ -106,6 +130,8 @@ class ServerArgs(TypedDict, total=False):
     """Give it (even empty) for a database of the server's own."""
     redis: RedisUseArgs
     """Give it (even empty) to use the shared Redis."""
+    slo: SloArgs
+    """Availability and p99 latency objectives; the platform alerts when their budgets burn fast."""
     scopes: list[str]
     """OAuth scopes the server's tools require; the gateway publishes and enforces them."""
     sessions: str

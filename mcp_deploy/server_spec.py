@@ -15,6 +15,7 @@ from typing import Any
 import pulumi
 
 from mcp_deploy.server_args import REFERENCE_BUILD, ServerArgs
+from mcp_deploy.slo import Slo, slo_problems
 from mcp_deploy.stdio_package import package_problem
 
 # The server drains for this long on SIGTERM (our DRAIN_SECONDS); platforms wait a little longer.
@@ -77,6 +78,14 @@ STDIO_POOL_DEFAULTS = {"pool": 2, "max_processes": 16, "idle_seconds": 300, "req
 
 
 @dataclass(frozen=True)
+class MetricsUse:
+    """Where the platform scrapes the server's Prometheus metrics."""
+
+    path: str = "/metrics"
+    port: int = 8080
+
+
+@dataclass(frozen=True)
 class PostgresUse:
     url_env: str = "DATABASE_URL"
     backup: bool = True
@@ -118,6 +127,8 @@ class ServerSpec:
     repository_credentials: pulumi.Input[str] | None = None
     transport: str = "streamable-http"
     package: str | None = None  # stdio: the pinned package built into the server's bridge image
+    metrics: MetricsUse | None = None  # None: not scraped
+    slo: Slo = field(default_factory=Slo)
 
     @property
     def is_reference(self) -> bool:
@@ -186,6 +197,7 @@ def resolve_server(name: str, args: ServerArgs) -> ServerSpec:
         merged = {**REFERENCE_DEFAULTS, **given} if given.get("build") == REFERENCE_BUILD else given
         if merged.get("build") == REFERENCE_BUILD:
             merged["env"] = {**REFERENCE_DEFAULTS["env"], **given.get("env", {})}
+    metrics = _metrics(merged.pop("metrics", None), merged)
     health = merged.pop("health", {}) or {}
     replicas = merged.pop("replicas", {}) or {}
     postgres = merged.pop("postgres", None)
@@ -204,10 +216,23 @@ def resolve_server(name: str, args: ServerArgs) -> ServerSpec:
         sticky=merged.pop("sessions", "stateless") == "sticky",
         generated_secrets=tuple(merged.pop("generated_secrets", ())),
         scopes=tuple(merged.pop("scopes", ())),
+        metrics=metrics,
+        slo=Slo(**(merged.pop("slo", None) or {})),
         **merged,
     )
     _check(spec)
     return spec
+
+
+def _metrics(given: dict[str, Any] | None, merged: dict[str, Any]) -> MetricsUse | None:
+    """Scraped by default only where we know /metrics exists: our server and our bridge. Another
+    image may serve nothing there, and a scrape that always fails is noise, so it opts in."""
+    known = merged.get("build") == REFERENCE_BUILD or merged.get("transport") == "stdio"
+    if given is None:
+        given = {} if known else {"enabled": False}
+    if not given.get("enabled", True):
+        return None
+    return MetricsUse(path=given.get("path", "/metrics"), port=given.get("port", merged.get("port", 8080)))
 
 
 def _check_source(name: str, given: dict[str, Any]) -> None:
@@ -257,6 +282,9 @@ def _check(spec: ServerSpec) -> None:
     problems: list[str] = []
     if not 1 <= spec.port <= 65535:
         problems.append(f"port {spec.port} is not 1-65535")
+    if spec.metrics is not None and not 1 <= spec.metrics.port <= 65535:
+        problems.append(f"metrics.port {spec.metrics.port} is not 1-65535")
+    problems += slo_problems(spec.slo.availability, spec.slo.latency_p99_ms)
     if spec.min_replicas > spec.max_replicas:
         problems.append(f"replicas.min {spec.min_replicas} is above replicas.max {spec.max_replicas}")
     for value in spec.env.values():

@@ -26,6 +26,8 @@ STACKS = ("dev", "prod")
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
 VERSION = "aws:secretsmanager/secretVersion:SecretVersion"
+# (long window, short window) of each burn rate, as the SRE workbook's multiwindow alerts pair them.
+SLO_WINDOWS = (("1h", "5m"), ("6h", "30m"), ("1d", "2h"), ("3d", "6h"))
 
 
 def run_fixture(stack: str) -> ProgramRun:
@@ -91,8 +93,13 @@ def test_one_network_one_load_balancer_one_database_for_two_servers(
         s.name for s in run.of_type("aws:secretsmanager/secret:Secret") if "database-url" in s.name
     ]
     assert database_secrets == ["notes-database-url"]
-    assert set(containers(run, "notes-server")) == {"provision-db", "server"}
+    # notes serves /metrics, so a collector scrapes it beside the server, with a task role for
+    # what it sends; tools serves none and the fixture does not trace: no collector, no task role.
+    assert set(containers(run, "notes-server")) == {"provision-db", "server", "collector"}
     assert set(containers(run, "tools-server")) == {"server"}
+    collector_role = run.named("aws:iam/role:Role", "notes-task").state["arn"]
+    assert run.named(TASK, "notes-server").inputs["taskRoleArn"] == collector_role
+    assert "taskRoleArn" not in run.named(TASK, "tools-server").inputs
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -282,9 +289,14 @@ def test_services_wait_for_secret_values_grants_data_and_routes(
         assert data.urn not in tools  # tools uses neither
     admin = run.named(VERSION, "mcp-postgres-admin-url")
     assert admin.urn in notes  # the provisioning step reads it at start
-    schedule = run.one("aws:scheduler/schedule:Schedule")
-    assert run.named(VERSION, "notes-database-url").urn in transitive(run, schedule)
-    assert run.named("aws:iam/rolePolicy:RolePolicy", "notes-backup-scheduler").urn in schedule.dependencies
+    schedules = {s.name: s for s in run.of_type("aws:scheduler/schedule:Schedule")}
+    assert set(schedules) == {"notes-backup", "notes-drill"}
+    # Both scheduled tasks read notes' URL at start; the drill also the admin URL (its scratch copy).
+    for job, reads in (("backup", {"notes-database-url"}), ("drill", {"notes-database-url", admin.name})):
+        schedule = schedules[f"notes-{job}"]
+        assert {run.named(VERSION, v).urn for v in reads} <= transitive(run, schedule), job
+        scheduler = run.named("aws:iam/rolePolicy:RolePolicy", f"notes-{job}-scheduler")
+        assert scheduler.urn in schedule.dependencies, job
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -348,7 +360,25 @@ def test_alarms_fire_on_a_failed_backup_and_on_a_day_without_one(
         1,
         "breaching",
     )
-    assert all(a["alarmActions"] == [topic] for a in alarms.values())
+    # The SLO burn-rate windows notify no one themselves: each pair feeds a composite that does.
+    burn_rates = [
+        (f"{server}-slo-{indicator}-{long}", long, short)
+        for server in ("notes", "tools")
+        for indicator in ("availability", "latency")
+        for long, short in SLO_WINDOWS
+    ]
+    windows = {f"{name}-{window}" for name, long, short in burn_rates for window in (long, short)}
+    assert {name for name, a in alarms.items() if "alarmActions" not in a} == windows
+    for name in windows:
+        assert not {"alarmActions", "okActions", "insufficientDataActions"} & set(alarms[name]), name
+    assert all(a["alarmActions"] == [topic] for name, a in alarms.items() if name not in windows)
+    composites = {a.name: a.inputs for a in run.of_type("aws:cloudwatch/compositeAlarm:CompositeAlarm")}
+    assert set(composites) == {name for name, _, _ in burn_rates}
+    for name, long, short in burn_rates:
+        composite = composites[name]
+        assert (composite["alarmActions"], composite["okActions"]) == ([topic], [topic]), name
+        both = (alarms[f"{name}-{long}"]["name"], alarms[f"{name}-{short}"]["name"])
+        assert composite["alarmRule"] == 'ALARM("{}") AND ALARM("{}")'.format(*both), name
 
 
 # --- defect 6: a new secret value rolls the tasks ---------------------------------------------

@@ -6,10 +6,12 @@ checked for the dev and prod stacks of the fixture; where prod must differ, it d
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
 
+from mcp_deploy.gcp.platform.collector import IMAGE as COLLECTOR_IMAGE
 from tests.fixtures.gcp_runs import STACKS, run_gcp
 from tests.harness.mocks import MOCK_CA, MOCK_NEXT_CA
 from tests.harness.program import ProgramRun
@@ -32,9 +34,13 @@ def service(run: ProgramRun, server: str) -> dict[str, Any]:
     return run.named(RUN_SERVICE, f"{server}-service").inputs
 
 
-def container(run: ProgramRun, server: str) -> dict[str, Any]:
-    [only] = service(run, server)["template"]["containers"]
-    return only
+def containers(run: ProgramRun, server: str) -> dict[str, dict[str, Any]]:
+    """A service's containers by name, in template order (the ingress container first)."""
+    return {c["name"]: c for c in service(run, server)["template"]["containers"]}
+
+
+def container(run: ProgramRun, server: str, name: str = "server") -> dict[str, Any]:
+    return containers(run, server)[name]
 
 
 def account_email(run: ProgramRun, name: str) -> str:
@@ -74,6 +80,8 @@ def test_one_platform_one_instance_one_database_for_the_server_that_asked(
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_tools_runs_on_its_own_port_probes_and_command(runs: dict[str, ProgramRun], stack: str) -> None:
+    # tools is not scraped (not our server, no metrics asked) and nothing traces: no collector
+    assert list(containers(runs[stack], "tools")) == ["server"]
     tools = container(runs[stack], "tools")
     assert tools["ports"] == {"containerPort": 3000}
     assert tools["startupProbe"]["httpGet"] == {"path": "/healthz", "port": 3000}
@@ -109,7 +117,32 @@ def test_notes_gets_the_reference_contract_and_its_data_by_reference(
     assert plain["MCP_PUBLIC_URL"] == "https://mcp.example.com/notes/mcp"
     assert plain["REDIS_KEY_PREFIX"] == "notes:"
     assert plain["REDIS_CA_CERT"] == MOCK_CA + MOCK_NEXT_CA  # every CA: a rotation must not cut Redis off
+    assert not [name for name in plain if name.startswith("OTEL_")]  # tracing is off in the fixture
     text = " ".join(plain.values()).lower()
+    for leak in ("postgresql://", "rediss://", "password"):
+        assert leak not in text
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_notes_metrics_are_scraped_by_a_collector_sidecar(runs: dict[str, ProgramRun], stack: str) -> None:
+    assert list(containers(runs[stack], "notes")) == ["server", "collector"]
+    collector = container(runs[stack], "notes", "collector")
+    assert collector["image"] == COLLECTOR_IMAGE  # pinned
+    assert "ports" not in collector  # the server is the ingress container
+    assert collector["args"] == ["--config=env:OTELCOL_CONFIG"]
+    assert collector["startupProbe"]["httpGet"] == {"path": "/", "port": 13133}
+    assert [e["name"] for e in collector["envs"]] == ["OTELCOL_CONFIG"]
+    assert secret_refs(collector["envs"]) == {}
+    config = json.loads(collector["envs"][0]["value"])
+    [scrape] = config["receivers"]["prometheus"]["config"]["scrape_configs"]
+    assert scrape["metrics_path"] == "/metrics"
+    assert scrape["static_configs"] == [
+        {"targets": ["localhost:8000"], "labels": {"mcp_platform": f"{stack}-mcp", "mcp_service": "notes"}}
+    ]
+    pipelines = config["service"]["pipelines"]
+    assert set(pipelines) == {"metrics"}  # no traces pipeline: tracing is off
+    assert pipelines["metrics"]["exporters"] == ["googlemanagedprometheus"]
+    text = collector["envs"][0]["value"].lower()
     for leak in ("postgresql://", "rediss://", "password"):
         assert leak not in text
 
@@ -137,7 +170,25 @@ def test_secrets_are_readable_only_by_who_needs_them(runs: dict[str, ProgramRun]
         f"{stack}-mcp-tools-api-key": {tools},
     }
     assert service(run, "tools")["template"]["serviceAccount"] == account_email(run, "tools-account")
-    assert run.of_type("gcp:projects/iAMMember:IAMMember") == []  # no project-wide roles at all
+    # project-wide roles only for the collectors, which have no narrower resource to write to:
+    # metrics from the scraped services (notes, the gateway); tools is not scraped, nothing traces
+    project_roles = run.of_type("gcp:projects/iAMMember:IAMMember")
+    assert sorted(
+        (m.inputs["project"], m.inputs["role"], m.inputs["member"]) for m in project_roles
+    ) == sorted(
+        [
+            (PROJECT[stack], "roles/monitoring.metricWriter", notes),
+            (PROJECT[stack], "roles/monitoring.metricWriter", gateway),
+        ]
+    )
+    for grant, workload in (
+        ("notes-collector-monitoring-metricwriter", "notes-service"),
+        ("mcp-gateway-collector-monitoring-metricwriter", "mcp-gateway"),
+    ):  # a revision whose collector may not write yet would lose its first metrics
+        assert (
+            run.named("gcp:projects/iAMMember:IAMMember", grant).urn
+            in run.named(RUN_SERVICE, workload).dependencies
+        )
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -200,8 +251,18 @@ def test_backups_dump_only_the_databases_that_asked_on_schedule(
         f"serviceAccount:{account_email(run, 'mcp-restore')}": "roles/storage.objectViewer",
     }
     jobs = {j.name: j.inputs["template"]["template"] for j in run.of_type("gcp:cloudrunv2/job:Job")}
-    assert set(jobs) == {"mcp-backup", "mcp-restore"}  # the platform's, none per server
-    for label, args in (("mcp-backup", ["dump"]), ("mcp-restore", ["restore"])):
+    assert set(jobs) == {"mcp-backup", "mcp-restore", "mcp-drill"}  # the platform's, none per server
+    # the drill only reads dumps: the restore job's read-only account, not the writer's
+    assert {label: job["serviceAccount"] for label, job in jobs.items()} == {
+        "mcp-backup": account_email(run, "mcp-backup"),
+        "mcp-restore": account_email(run, "mcp-restore"),
+        "mcp-drill": account_email(run, "mcp-restore"),
+    }
+    for label, args in (
+        ("mcp-backup", ["dump"]),
+        ("mcp-restore", ["restore"]),
+        ("mcp-drill", ["drill", "--all"]),
+    ):
         [job] = jobs[label]["containers"]
         assert (job["commands"], job["args"]) == (["mcp-backup"], args)
         plain = {e["name"]: e["value"] for e in job["envs"] if "value" in e}
@@ -213,9 +274,27 @@ def test_backups_dump_only_the_databases_that_asked_on_schedule(
         )
     build = run.named("docker:index/image:Image", "mcp-backup-image").inputs
     assert build["build"]["context"].endswith("backup")
-    trigger = run.one("gcp:cloudscheduler/job:Job").inputs
-    assert (trigger["schedule"], trigger["timeZone"]) == ("15 2 * * *", "Etc/UTC")
-    assert trigger["httpTarget"]["uri"].endswith(f"/jobs/{stack}-mcp-backup:run")
+    triggers = {t.name: t.inputs for t in run.of_type("gcp:cloudscheduler/job:Job")}
+    assert set(triggers) == {"mcp-backup", "mcp-drill"}
+    # the drill two hours after the backup, on the dump it just made
+    for label, schedule in (("backup", "15 2 * * *"), ("drill", "15 4 * * *")):
+        trigger = triggers[f"mcp-{label}"]
+        assert (trigger["schedule"], trigger["timeZone"]) == (schedule, "Etc/UTC")
+        assert trigger["httpTarget"]["uri"].endswith(f"/jobs/{stack}-mcp-{label}:run")
+        caller = account_email(run, f"mcp-{label}-trigger")
+        assert trigger["httpTarget"]["oauthToken"]["serviceAccountEmail"] == caller
+    invokers = {
+        (g.inputs["name"], g.inputs["role"], g.inputs["member"])
+        for g in run.of_type("gcp:cloudrunv2/jobIamMember:JobIamMember")
+    }
+    assert invokers == {
+        (
+            f"{stack}-mcp-{label}",
+            "roles/run.invoker",
+            f"serviceAccount:{account_email(run, f'mcp-{label}-trigger')}",
+        )
+        for label in ("backup", "drill")
+    }
     assert run.outputs["restore_command"].startswith(f"gcloud run jobs execute {stack}-mcp-restore ")
     assert "--args=restore,<server>,latest" in run.outputs["restore_command"]
 
@@ -235,6 +314,14 @@ def test_alerts_cover_each_server_the_data_and_backup_runs(runs: dict[str, Progr
         "mcp-redis-memory",
         "mcp-backup-failed",
         "mcp-backup-missing",
+        "mcp-drill-failed",
+        "mcp-drill-missing",
+        *(
+            f"{server}-slo-{indicator}-{window}"
+            for server in ("notes", "tools")
+            for indicator in ("availability", "latency")
+            for window in ("1h", "6h", "1d", "3d")
+        ),
     }
     failed = policies["mcp-backup-failed"]["conditions"][0]["conditionThreshold"]
     assert f'resource.label.job_name="{stack}-mcp-backup"' in failed["filter"]
@@ -244,6 +331,24 @@ def test_alerts_cover_each_server_the_data_and_backup_runs(runs: dict[str, Progr
     assert missing["comparison"] == "COMPARISON_LT"
     assert int(missing["aggregations"][0]["alignmentPeriod"].rstrip("s")) >= 86400  # a whole day
     assert missing["evaluationMissingData"] == "EVALUATION_MISSING_DATA_ACTIVE"  # no runs at all alerts too
+    failed = policies["mcp-drill-failed"]["conditions"][0]["conditionThreshold"]
+    assert f'resource.label.job_name="{stack}-mcp-drill"' in failed["filter"]
+    assert 'metric.label.result="failed"' in failed["filter"]
+    missing = policies["mcp-drill-missing"]["conditions"][0]["conditionThreshold"]
+    assert f'resource.label.job_name="{stack}-mcp-drill"' in missing["filter"]
+    assert 'metric.label.result="succeeded"' in missing["filter"]
+    assert (missing["comparison"], missing["thresholdValue"]) == ("COMPARISON_LT", 1)
+    # two daily backup periods and an hour's slack: 25 h aligned, held for 24 h more
+    assert (missing["aggregations"][0]["alignmentPeriod"], missing["duration"]) == ("90000s", "86400s")
+    assert missing["evaluationMissingData"] == "EVALUATION_MISSING_DATA_ACTIVE"
+    for server in ("notes", "tools"):  # the fast page: 1 h and 5 min windows, both must hold
+        burn = policies[f"{server}-slo-availability-1h"]
+        assert burn["combiner"] == "AND"
+        slo = f"projects/{PROJECT[stack]}/services/{stack}-mcp-{server}/serviceLevelObjectives/"
+        slo += f"{stack}-mcp-{server}-availability"
+        assert [c["conditionThreshold"]["filter"] for c in burn["conditions"]] == [
+            f'select_slo_burn_rate("{slo}", "{seconds}s")' for seconds in (3600, 300)
+        ]
     channels = run.of_type("gcp:monitoring/notificationChannel:NotificationChannel")
     if stack == "prod":
         assert [c.inputs["labels"]["email_address"] for c in channels] == ["oncall@example.com"]

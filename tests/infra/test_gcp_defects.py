@@ -103,12 +103,16 @@ def test_backup_jobs_wait_for_the_database_url_version_and_their_grants(
 ) -> None:
     run = runs[stack]
     version = run.named(VERSION, "notes-database-url")
-    for job in run.of_type("gcp:cloudrunv2/job:Job"):
+    # the job -> the account it runs as: the drill reads dumps with the restore job's account
+    accounts = {"mcp-backup": "backup", "mcp-restore": "restore", "mcp-drill": "restore"}
+    jobs = run.of_type("gcp:cloudrunv2/job:Job")
+    assert sorted(job.name for job in jobs) == sorted(accounts)
+    for job in jobs:
         waits = ancestors(run, job)
-        label = job.name.removeprefix("mcp-")
+        account = accounts[job.name]
         assert version.urn in waits
-        assert run.named(GRANT, f"notes-{label}-reads-database-url").urn in waits
-        assert run.named("gcp:storage/bucketIAMMember:BucketIAMMember", f"mcp-{label}-bucket").urn in waits
+        assert run.named(GRANT, f"notes-{account}-reads-database-url").urn in waits
+        assert run.named("gcp:storage/bucketIAMMember:BucketIAMMember", f"mcp-{account}-bucket").urn in waits
 
 
 # Defect 6: secret references pin the version, so a new value is a new revision.
@@ -126,11 +130,14 @@ def test_secret_references_pin_the_version_the_program_created(
         containers = (
             template["containers"] if "containers" in template else template["template"]["containers"]
         )
-        for env in containers[0]["envs"]:
-            if "valueSource" in env:
-                assert env["valueSource"]["secretKeyRef"]["version"] not in (None, "latest"), env["name"]
-                found += 1
-    assert found == 3 + 1 + 2 + 2  # notes 3, tools 1, the backup jobs one each, the gateway 2
+        for container in containers:  # the collector sidecars too: they must hold none
+            for env in container["envs"]:
+                if "valueSource" in env:
+                    assert container.get("name") != "collector", env["name"]
+                    assert env["valueSource"]["secretKeyRef"]["version"] not in (None, "latest"), env["name"]
+                    found += 1
+    # notes 3, tools 1, the backup, restore and drill jobs one each, the gateway 2
+    assert found == 3 + 1 + 3 + 2
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -32,9 +32,15 @@ def gateway(run: ProgramRun) -> dict[str, Any]:
     return run.named(RUN_SERVICE, "mcp-gateway").inputs
 
 
-def env_of(service: dict[str, Any]) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
-    """(plain values, secret references) of a service's one container."""
-    [container] = service["template"]["containers"]
+def container_of(service: dict[str, Any], name: str) -> dict[str, Any]:
+    """The named container: a scraped service also runs a `collector` sidecar."""
+    [container] = [c for c in service["template"]["containers"] if c["name"] == name]
+    return container
+
+
+def env_of(service: dict[str, Any], name: str) -> tuple[dict[str, str], dict[str, dict[str, Any]]]:
+    """(plain values, secret references) of the service's container `name`."""
+    container = container_of(service, name)
     plain = {e["name"]: e["value"] for e in container["envs"] if "value" in e}
     refs = {e["name"]: e["valueSource"]["secretKeyRef"] for e in container["envs"] if "valueSource" in e}
     return plain, refs
@@ -104,7 +110,7 @@ def test_gateway_routes_name_each_servers_internal_url_with_google_id_tokens(
     runs: dict[str, ProgramRun], stack: str
 ) -> None:
     run = runs[stack]
-    plain, _ = env_of(gateway(run))
+    plain, _ = env_of(gateway(run), "gateway")
     routes = json.loads(plain["GATEWAY_ROUTES"])
     uri = {server: run.named(RUN_SERVICE, f"{server}-service").state["uri"] for server in SERVERS}
     for server in SERVERS:
@@ -139,7 +145,7 @@ def test_the_signing_key_and_redis_url_are_secrets_by_reference(
     runs: dict[str, ProgramRun], stack: str
 ) -> None:
     run = runs[stack]
-    plain, refs = env_of(gateway(run))
+    plain, refs = env_of(gateway(run), "gateway")
     assert {env: ref["secret"] for env, ref in refs.items()} == {
         "GATEWAY_SIGNING_KEY": f"{stack}-mcp-gateway-gateway-signing-key",
         "REDIS_URL": f"{stack}-mcp-gateway-redis-url",
@@ -192,7 +198,8 @@ def test_the_gateway_scales_from_its_spec_with_affinity_and_its_own_account(
     assert template["scaling"] == {"minInstanceCount": 2, "maxInstanceCount": 6}
     assert template["sessionAffinity"] is True
     assert template["serviceAccount"] == gateway_email(run)
-    [container] = template["containers"]
+    assert [c["name"] for c in template["containers"]] == ["gateway", "collector"]
+    container = container_of(gateway(run), "gateway")
     assert container["ports"] == {"containerPort": 8080}
     assert container["startupProbe"]["httpGet"] == {"path": "/ready", "port": 8080}
     assert container["livenessProbe"]["httpGet"] == {"path": "/health", "port": 8080}
@@ -200,12 +207,23 @@ def test_the_gateway_scales_from_its_spec_with_affinity_and_its_own_account(
     build = run.named("docker:index/image:Image", "mcp-gateway-image-build").inputs
     assert build["build"]["dockerfile"].endswith("gateway/Dockerfile")
     assert f"/{stack}-mcp-images/gateway:" in build["imageName"]
+    # its collector scrapes the gateway's own /metrics over localhost into Managed Prometheus
+    collector = container_of(gateway(run), "collector")
+    assert "ports" not in collector
+    assert [e["name"] for e in collector["envs"]] == ["OTELCOL_CONFIG"]
+    config = json.loads(collector["envs"][0]["value"])
+    [scrape] = config["receivers"]["prometheus"]["config"]["scrape_configs"]
+    assert scrape["metrics_path"] == "/metrics"
+    assert scrape["static_configs"] == [
+        {"targets": ["localhost:8080"], "labels": {"mcp_platform": f"{stack}-mcp", "mcp_service": "gateway"}}
+    ]
+    assert "PRIVATE KEY" not in collector["envs"][0]["value"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_our_server_trusts_the_gateways_tokens(runs: dict[str, ProgramRun], stack: str) -> None:
     run = runs[stack]
-    plain, _ = env_of(run.named(RUN_SERVICE, "notes-service").inputs)
+    plain, _ = env_of(run.named(RUN_SERVICE, "notes-service").inputs, "server")
     assert plain["AUTH_ISSUER"] == "https://mcp.example.com/gateway"
     assert plain["AUTH_AUDIENCE"] == "https://mcp.example.com/notes/mcp"
     # the gateway's deterministic internal URL: https://<service>-<project number>.<region>.run.app

@@ -111,20 +111,26 @@ def test_one_postgres_cluster_one_database_for_the_server_that_asked(run: Progra
     [cluster] = of_kind(run, "Cluster")
     assert cluster.inputs["spec"]["enableSuperuserAccess"] is False
     [database] = of_kind(run, "Database")
-    [role] = of_kind(run, "DatabaseRole")
+    # notes' own role, and the restore drill's, which may create (only) its scratch databases.
+    roles = {r.name: r for r in of_kind(run, "DatabaseRole")}
+    assert {name: r.inputs["spec"]["name"] for name, r in roles.items()} == {
+        "notes-postgres-role": "notes",
+        "mcp-drill-role": "mcp_drill",
+    }
     assert (database.inputs["spec"]["name"], database.inputs["spec"]["owner"]) == ("notes", "notes")
     assert database.inputs["spec"]["cluster"] == {"name": cluster.inputs["metadata"]["name"]}
-    assert role.inputs["spec"]["cluster"] == {"name": cluster.inputs["metadata"]["name"]}
-    assert role.inputs["spec"]["login"] is True
-    role_secret = next(r for r in of_kind(run, "Secret") if r.urn == _dep(run, role, "Secret"))
-    assert role_secret.inputs["type"] == "kubernetes.io/basic-auth"
-    assert "stringData" in role_secret.secret_inputs
+    for role in roles.values():
+        assert role.inputs["spec"]["cluster"] == {"name": cluster.inputs["metadata"]["name"]}
+        assert role.inputs["spec"]["login"] is True
+        assert "superuser" not in role.inputs["spec"]
+        password = role.inputs["spec"]["passwordSecret"]["name"]
+        [role_secret] = [r for r in of_kind(run, "Secret") if r.state["metadata"]["name"] == password]
+        assert role_secret.urn in role.dependencies
+        assert role_secret.inputs["type"] == "kubernetes.io/basic-auth"
+        assert "stringData" in role_secret.secret_inputs
+    assert "createdb" not in roles["notes-postgres-role"].inputs["spec"]
+    assert roles["mcp-drill-role"].inputs["spec"]["createdb"] is True
     assert len(of_kind(run, "StatefulSet")) == 1  # one shared Redis
-
-
-def _dep(run: ProgramRun, resource: Registration, kind: str) -> str:
-    [urn] = [u for u in resource.dependencies if run.by_urn(u).type.endswith(f":{kind}")]
-    return urn
 
 
 def test_the_prebuilt_server_is_deployed_on_its_own_port_and_health_path(run: ProgramRun) -> None:
@@ -207,13 +213,27 @@ def test_only_servers_that_asked_are_backed_up(run: ProgramRun) -> None:
     assert patch.name == "notes-backup-url"
     assert set(patch.inputs["data"]) == {"PG_URL_NOTES"}
     assert "data" in patch.secret_inputs
-    [cron] = of_kind(run, "CronJob")
-    pod = cron.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    job = pod["containers"][0]
+    crons = {c.name: c for c in of_kind(run, "CronJob")}
+    assert set(crons) == {"mcp-backup", "mcp-drill"}
+    jobs = {
+        name: c.inputs["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"]
+        for name, c in crons.items()
+    }
+    [job] = jobs["mcp-backup"]
     assert job["args"] == ["dump"]
     assert job["envFrom"] == [{"secretRef": {"name": patch.inputs["metadata"]["name"]}}]
     assert job["env"] == [{"name": "BACKUP_URL", "value": "s3://acme-backups/mcp"}]
     assert job["image"].startswith("registry.example.com/acme@sha256:")
+    # The drill restores the same servers' dumps: their URLs, plus its own role's (PG_DRILL_URL).
+    [drill] = jobs["mcp-drill"]
+    drill_url = named(run, "Secret", "mcp-drill-url")
+    assert drill["args"] == ["drill", "--all"]
+    assert drill["envFrom"] == [
+        {"secretRef": {"name": patch.inputs["metadata"]["name"]}},
+        {"secretRef": {"name": drill_url.state["metadata"]["name"]}},
+    ]
+    assert set(drill_url.inputs["stringData"]) == {"PG_DRILL_URL"}
+    assert (drill["env"], drill["image"]) == (job["env"], job["image"])
 
 
 def test_workloads_depend_on_what_they_read_at_start(run: ProgramRun) -> None:
@@ -267,12 +287,26 @@ def test_defect_6_a_new_secret_value_rolls_the_pods() -> None:
 
 
 def test_defect_6_no_config_map_and_no_fixed_secret_names(run: ProgramRun) -> None:
-    assert of_kind(run, "ConfigMap") == []
-    referenced = [
-        r for r in of_kind(run, "Secret") if r.name.endswith(("-env", "-postgres-role", "mcp-redis"))
-    ]
-    assert len(referenced) == 5  # the servers', the role's, Redis's and the gateway's
-    assert all("name" not in r.inputs["metadata"] for r in referenced)
+    # The one ConfigMap is the Grafana dashboard, read by Grafana's sidecar; no pod of ours reads
+    # one (a changed ConfigMap would not roll it), and it holds nothing secret.
+    [dashboard] = of_kind(run, "ConfigMap")
+    assert dashboard.name == "mcp-dashboard"
+    assert dashboard.inputs["metadata"]["labels"]["grafana_dashboard"] == "1"
+    assert not dashboard.secret_inputs
+    body = json.dumps(dashboard.inputs["data"])
+    values = [v for r in of_kind(run, "Secret") for v in (r.inputs.get("stringData") or {}).values()]
+    assert len(values) >= 10
+    assert not [v for v in values if len(v) >= 8 and v in body]
+    for workload in (*of_kind(run, "Deployment"), *of_kind(run, "StatefulSet"), *of_kind(run, "CronJob")):
+        assert "configMap" not in json.dumps(workload.inputs["spec"]), workload.name
+    # Every Secret a workload or role reads has a provider-made name: a new value is a new Secret.
+    # (mcp-backup-urls keeps its name: each server patches its URL into it, by that name.)
+    referenced = {r.name: r for r in of_kind(run, "Secret") if r.name != "mcp-backup-urls"}
+    assert set(referenced) == {
+        "notes-env", "tools-env", "mcp-gateway-env", "mcp-redis", "notes-postgres-role",
+        "mcp-drill-role", "mcp-drill-url",
+    }  # fmt: skip
+    assert all("name" not in r.inputs["metadata"] for r in referenced.values())
 
 
 def test_defect_7_redis_evicts_before_its_memory_limit(run: ProgramRun) -> None:
@@ -305,7 +339,9 @@ def test_names_two_servers_in_one_namespace_do_not_collide(run: ProgramRun) -> N
         if "name" in r.inputs.get("metadata", {}) and not r.type.endswith("Patch")
     ]
     assert len(fixed) == len(set(fixed))
-    assert {name for _, name in fixed} == {"one-mcp-notes", "one-mcp-tools"}
+    assert {name for _, name in fixed} == {
+        "one-mcp-notes", "one-mcp-tools", "one-mcp-notes-slo", "one-mcp-tools-slo",
+    }  # fmt: skip
 
 
 def test_names_two_stacks_in_one_cluster_and_namespace_share_only_the_namespace() -> None:

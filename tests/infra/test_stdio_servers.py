@@ -70,13 +70,18 @@ def test_the_bridged_server_is_private_behind_the_gateway(run: ProgramRun) -> No
 
 
 def _container(run: ProgramRun, server: str) -> tuple[dict[str, str], dict[str, Any]]:
+    # The bridge serves /metrics, so a collector sidecar runs beside it on aws and gcp.
     if run.target == "aws-ecs":
         task = run.named("aws:ecs/taskDefinition:TaskDefinition", f"{server}-server").inputs
-        [container] = json.loads(task["containerDefinitions"])
+        containers = {c["name"]: c for c in json.loads(task["containerDefinitions"])}
+        assert set(containers) == {"server", "collector"}
+        container = containers["server"]
         return {e["name"]: e["value"] for e in container["environment"]}, container
     if run.target == "gcp-cloudrun":
         service = run.named("gcp:cloudrunv2/service:Service", f"{server}-service").inputs
-        [container] = service["template"]["containers"]
+        containers = {c["name"]: c for c in service["template"]["containers"]}
+        assert set(containers) == {"server", "collector"}
+        container = containers["server"]
         return {e["name"]: e["value"] for e in container["envs"] if "value" in e}, container
     deployment = run.named("kubernetes:apps/v1:Deployment", f"{server}-server").inputs
     [container] = deployment["spec"]["template"]["spec"]["containers"]

@@ -14,11 +14,14 @@ import pulumi_aws as aws
 from mcp_deploy.aws.images import ecr_access, repository
 from mcp_deploy.aws.platform.alarms import alarm_topic, data_alarms
 from mcp_deploy.aws.platform.backups import Backups, backups
+from mcp_deploy.aws.platform.collector import telemetry
+from mcp_deploy.aws.platform.dashboard import cloudwatch_dashboard
 from mcp_deploy.aws.platform.data import Postgres, Redis, postgres, redis
 from mcp_deploy.aws.platform.discovery import Discovery
 from mcp_deploy.aws.platform.edge import Edge, edge
 from mcp_deploy.aws.platform.gateway import HOST, Gateway, Upstream, gateway
 from mcp_deploy.aws.platform.network import Network, network
+from mcp_deploy.aws.platform.webhook import webhook_subscription
 from mcp_deploy.aws.security import REDIS_PORT, allow, https_out, security_group
 from mcp_deploy.bridge_image import bridge_base_image
 from mcp_deploy.names import physical_name
@@ -74,6 +77,10 @@ class AwsPlatform(pulumi.ComponentResource):
             https_out(f"{name}-gateway", self.gateway_group, self),  # the issuer's JWKS, AWS APIs, ECR
         ]
         self.topic = alarm_topic(name, spec.alert_email, self)
+        webhook_subscription(name, self.topic, spec.alert_webhook_url, self)
+        self.telemetry = telemetry(
+            name, physical_name(name), spec.log_retention_days, spec.tracing_sample_ratio, self
+        )
 
         self.postgres_group: aws.ec2.SecurityGroup | None = None
         self.postgres: Postgres | None = None
@@ -133,6 +140,7 @@ class AwsPlatform(pulumi.ComponentResource):
         if not self._finished:
             self._finished = True
             self.gateway = gateway(self, list(self._upstreams.values()))
+            cloudwatch_dashboard(self, [u.spec for u in self._upstreams.values()])
             self.register_outputs({key: getattr(self, key) for key in type(self).__annotations__})
 
     def register(self, upstream: Upstream) -> None:

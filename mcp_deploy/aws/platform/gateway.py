@@ -26,10 +26,12 @@ from mcp_deploy.aws.alarm import alarm, five_xx_rate
 from mcp_deploy.aws.container import container, scratch_volume, secrets_revision
 from mcp_deploy.aws.iam import Role, service_role
 from mcp_deploy.aws.images import built_image, repository
+from mcp_deploy.aws.platform.collector import sidecar
 from mcp_deploy.aws.scaling import MetricSpec, scale_service
 from mcp_deploy.aws.secret import StoredSecret, stored_secret
 from mcp_deploy.names import physical_name
-from mcp_deploy.server_spec import DRAIN_SECONDS, ServerSpec
+from mcp_deploy.server_spec import DRAIN_SECONDS, MetricsUse, ServerSpec
+from mcp_deploy.tracing import SIDECAR_OTLP, tracing_env
 
 if TYPE_CHECKING:
     from mcp_deploy.aws.platform import AwsPlatform
@@ -104,10 +106,16 @@ def gateway(platform: AwsPlatform, upstreams: list[Upstream]) -> Gateway:
         opts=pulumi.ResourceOptions(parent=platform),
     )
     role = _execution_role(platform, logs, list(secrets.values()), repo)
+    t = platform.telemetry
+    metrics = MetricsUse(port=spec.gateway.port)
+    collector = sidecar(
+        t, "gateway", f"{name}-gateway", (name, "gateway"), metrics, logs, platform.region, platform
+    )
+    assert collector is not None  # the gateway always serves /metrics
     definition = container(
         CONTAINER,
         image,
-        environment(platform, upstreams),
+        {**environment(platform, upstreams), **tracing_env(SIDECAR_OTLP, t.sample_ratio, "mcp-gateway")},
         {env: stored.arn for env, stored in secrets.items()},
         logs,
         platform.region,
@@ -136,6 +144,7 @@ def gateway(platform: AwsPlatform, upstreams: list[Upstream]) -> Gateway:
     ready: list[pulumi.Resource] = [
         *versions,
         role.policy,
+        collector.role.policy,
         *platform.network.egress,
         *platform.gateway_rules,
         *([platform.redis.group] if platform.redis is not None else []),
@@ -152,8 +161,9 @@ def gateway(platform: AwsPlatform, upstreams: list[Upstream]) -> Gateway:
             operating_system_family="LINUX", cpu_architecture="X86_64"
         ),
         execution_role_arn=role.arn,
+        task_role_arn=collector.role.arn,
         volumes=[scratch_volume()],
-        container_definitions=pulumi.Output.json_dumps([definition]),
+        container_definitions=pulumi.Output.json_dumps([definition, collector.container]),
         opts=pulumi.ResourceOptions(parent=platform, depends_on=ready),
     )
     service = aws.ecs.Service(

@@ -19,6 +19,7 @@ from mcp_deploy.aws.server.backup import backup
 from mcp_deploy.aws.server.database import database_url
 from mcp_deploy.aws.server.routing import routing
 from mcp_deploy.aws.server.secrets import server_secrets
+from mcp_deploy.aws.server.slo import slo_alarms
 from mcp_deploy.aws.server.workload import Startup, execution_role, log_group, workload
 from mcp_deploy.bridge_image import stdio_server_image
 from mcp_deploy.image import pinned
@@ -66,6 +67,7 @@ class AwsServer(pulumi.ComponentResource):
             Upstream(spec=spec, host=route.host, discovery=route.discovery, service=work.service)
         )
         server_alarms(spec, platform, work, self)
+        slo_alarms(spec, platform, work, self)
 
         self.restore_command = pulumi.Output.from_input("")
         if backed_up and spec.postgres is not None and platform.backups is not None:

@@ -12,6 +12,7 @@ from mcp_deploy.aws.container import BACKUP_USER, container, scratch_volume, sec
 from mcp_deploy.aws.iam import Role, service_role
 from mcp_deploy.aws.platform import AwsPlatform
 from mcp_deploy.aws.platform.backups import stopped_task_pattern
+from mcp_deploy.aws.platform.drill import server_drill
 from mcp_deploy.aws.secret import StoredSecret
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import ServerSpec
@@ -112,6 +113,7 @@ def backup(
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[*waits, scheduler.policy]),
     )
     _no_success_alarm(spec, platform, family, parent)
+    server_drill(spec, platform, url, execution_role, ready, parent)
     return _restore_command(spec, platform, task)
 
 

@@ -17,12 +17,14 @@ import pulumi_aws as aws
 from mcp_deploy.aws.container import container, scratch_volume, secrets_revision
 from mcp_deploy.aws.iam import Role, service_role
 from mcp_deploy.aws.platform import AwsPlatform
+from mcp_deploy.aws.platform.collector import sidecar
 from mcp_deploy.aws.scaling import MetricSpec, scale_service
 from mcp_deploy.aws.secret import StoredSecret
 from mcp_deploy.aws.server.database import PROVISION_CONTAINER, provision_container
 from mcp_deploy.aws.server.routing import PORT_NAME, Routing, plain_env
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import ServerSpec
+from mcp_deploy.tracing import SIDECAR_OTLP, tracing_env
 
 CONTAINER = "server"
 
@@ -117,6 +119,12 @@ def workload(
     parent: pulumi.Resource,
 ) -> Workload:
     environment: dict[str, pulumi.Input[str]] = dict(plain_env(spec, platform))
+    t = platform.telemetry
+    collector = sidecar(
+        t, spec.name, spec.name, (platform.prefix, spec.name), spec.metrics, logs, platform.region, parent
+    )
+    if collector is not None:
+        environment.update(tracing_env(SIDECAR_OTLP, t.sample_ratio, f"mcp-{spec.name}"))
     server: dict[str, Any] = container(
         CONTAINER,
         image,
@@ -137,12 +145,14 @@ def workload(
         server["healthCheck"] = _python_check(spec.port, spec.liveness)
     if startup.pull_credentials is not None:
         server["repositoryCredentials"] = {"credentialsParameter": startup.pull_credentials.arn}
-    containers = [server]
+    containers = [server, *([collector.container] if collector is not None else [])]
     if spec.postgres is not None:
         containers.insert(0, provision_container(platform, startup.secrets[spec.postgres.url_env], logs))
         server["dependsOn"] = [{"containerName": PROVISION_CONTAINER, "condition": "SUCCESS"}]
     family = physical_name(platform.prefix, spec.name, limit=255)
     waits: list[pulumi.Resource] = [*startup.versions(), role.policy, *startup.ready]
+    if collector is not None:
+        waits.append(collector.role.policy)
     task = aws.ecs.TaskDefinition(
         f"{spec.name}-server",
         family=family,
@@ -154,6 +164,7 @@ def workload(
             operating_system_family="LINUX", cpu_architecture="X86_64"
         ),
         execution_role_arn=role.arn,
+        task_role_arn=collector.role.arn if collector is not None else None,
         volumes=[scratch_volume()],
         container_definitions=pulumi.Output.json_dumps(containers),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=waits),

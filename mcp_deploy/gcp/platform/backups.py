@@ -51,6 +51,7 @@ class BackupJobs:
     backup: gcp.cloudrunv2.Job
     restore: gcp.cloudrunv2.Job
     restore_command: pulumi.Output[str]
+    drill: gcp.cloudrunv2.Job  # restore drills: the restore job's account and secrets (platform/drill.py)
 
 
 def backup_env(server: str) -> str:
@@ -142,6 +143,7 @@ def backup_jobs(
 
     backup = job("backup", ["dump"], store.writer)
     restore = job("restore", ["restore"], store.reader)
+    drill = job("drill", ["drill", "--all"], store.reader)
     _schedule(name, spec, google, backup, apis, parent)
     restore_command = pulumi.Output.concat(
         "gcloud run jobs execute ",
@@ -152,7 +154,7 @@ def backup_jobs(
         google.region,
         " --args=restore,<server>,latest --wait",
     )
-    return BackupJobs(backup=backup, restore=restore, restore_command=restore_command)
+    return BackupJobs(backup=backup, restore=restore, restore_command=restore_command, drill=drill)
 
 
 def job_limits(database_gb: int) -> dict[str, str]:

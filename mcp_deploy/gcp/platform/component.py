@@ -14,7 +14,10 @@ from mcp_deploy.bridge_image import bridge_base_image
 from mcp_deploy.gcp.platform.alerts import backup_alerts, channel, postgres_alerts, redis_alerts
 from mcp_deploy.gcp.platform.apis import enable_apis
 from mcp_deploy.gcp.platform.backups import BackupSource, BackupStore, backup_jobs, backup_store
+from mcp_deploy.gcp.platform.collector import telemetry
+from mcp_deploy.gcp.platform.dashboard import monitoring_dashboard
 from mcp_deploy.gcp.platform.data import postgres_instance, redis_ca_bundle, redis_instance
+from mcp_deploy.gcp.platform.drill import restore_drill
 from mcp_deploy.gcp.platform.edge import edge, gateway_backend, https_front
 from mcp_deploy.gcp.platform.gateway import (
     GATEWAY,
@@ -25,6 +28,8 @@ from mcp_deploy.gcp.platform.gateway import (
 )
 from mcp_deploy.gcp.platform.network import network
 from mcp_deploy.gcp.platform.registry import registry, registry_access
+from mcp_deploy.gcp.platform.webhook import webhook_channel
+from mcp_deploy.names import physical_name
 from mcp_deploy.platform_args import PlatformArgs
 from mcp_deploy.platform_spec import PlatformArgsError, resolve_platform
 
@@ -57,6 +62,10 @@ class GcpPlatform(pulumi.ComponentResource):
         self.edge = edge(name, spec.domain, spec.gateway.edge_requests_per_minute, google, self.apis, self)
         self.gateway = gateway_identity(name, spec.domain, google, self.apis, self)
         self.channels = channel(name, spec.alert_email, google, self.apis, self)
+        webhook = webhook_channel(name, spec.alert_webhook_url, google, self.apis, self)
+        if webhook is not None:
+            self.channels.append(webhook.id)
+        self.telemetry = telemetry(name, physical_name(name), google.project, spec.tracing_sample_ratio, self)
         self.postgres: gcp.sql.DatabaseInstance | None = None
         self.redis: gcp.redis.Instance | None = None
         self.redis_ca: pulumi.Output[str] | None = None
@@ -126,6 +135,7 @@ class GcpPlatform(pulumi.ComponentResource):
                 redis_ca=self.redis_ca,
                 apis=self.apis,
                 production=spec.production,
+                telemetry=self.telemetry,
             ),
             spec.gateway,
             self.gateway,
@@ -135,6 +145,7 @@ class GcpPlatform(pulumi.ComponentResource):
         https_front(
             name, google, self.edge, gateway_backend(name, google, gateway, self.edge.armor, self), self
         )
+        backup_job: pulumi.Output[str] | None = None
         if self._backup_sources and self.backups is not None and spec.postgres is not None:
             jobs = backup_jobs(
                 name,
@@ -150,7 +161,18 @@ class GcpPlatform(pulumi.ComponentResource):
                 self,
             )
             backup_alerts(name, google, jobs.backup, self.channels, self)
+            restore_drill(name, spec.backup, google, jobs.drill, self.channels, self.apis, self)
+            backup_job = jobs.backup.name
             self.restore_command = jobs.restore_command
+        monitoring_dashboard(
+            name,
+            google,
+            self.telemetry.platform,
+            [gateway.name, *(u.service.name for u in self._upstreams)],
+            backup_job,
+            self.apis,
+            self,
+        )
         self.register_outputs({key: getattr(self, key) for key in type(self).__annotations__})
 
     def _check_open(self, what: str) -> None:

@@ -18,6 +18,7 @@ import pulumi_gcp as gcp
 import pulumi_tls as tls
 
 from mcp_deploy.gcp.names import account_id, run_name
+from mcp_deploy.gcp.platform.collector import Telemetry, collector_container, collector_grants
 from mcp_deploy.gcp.platform.data import redis_url
 from mcp_deploy.gcp.platform.network import Network
 from mcp_deploy.gcp.platform.registry import Registry
@@ -25,6 +26,8 @@ from mcp_deploy.gcp.run import REQUEST_TIMEOUT, cloud_run_size, container_envs, 
 from mcp_deploy.gcp.secrets import StoredSecret, store_secret
 from mcp_deploy.image import McpImage, RegistryAccess
 from mcp_deploy.platform_spec import GatewaySpec, GcpSpec
+from mcp_deploy.server_spec import MetricsUse
+from mcp_deploy.tracing import SIDECAR_OTLP, tracing_env
 
 GATEWAY = "gateway"  # its name part; a server may not take it
 # gateway/Dockerfile builds from the repository root (it installs server/ too), relative to the
@@ -126,6 +129,7 @@ class GatewayPlatform:
     redis_ca: pulumi.Output[str] | None
     apis: list[gcp.projects.Service]
     production: bool
+    telemetry: Telemetry | None = None  # None: no collector sidecar
 
 
 def gateway_service(
@@ -157,6 +161,15 @@ def gateway_service(
     needs += [r for u in upstreams for r in (u.service, u.invoker)]
     if platform.redis is not None:
         needs.append(platform.redis)
+    t = platform.telemetry
+    metrics = MetricsUse(port=spec.port)
+    collector = collector_container(t, GATEWAY, metrics, cpu_idle=False) if t is not None else None
+    if t is not None and collector is not None:
+        plain.update(tracing_env(SIDECAR_OTLP, t.sample_ratio, "mcp-gateway"))
+        grants = collector_grants(
+            f"{name}-{GATEWAY}-collector", t, google.project, identity.member, metrics, parent
+        )
+        needs += grants
     service = gcp.cloudrunv2.Service(
         f"{name}-{GATEWAY}",
         project=google.project,
@@ -177,6 +190,7 @@ def gateway_service(
             vpc_access=vpc_egress(platform.network),
             containers=[
                 gcp.cloudrunv2.ServiceTemplateContainerArgs(
+                    name="gateway",  # beside a collector sidecar: logs and errors name the container
                     image=image.ref,
                     ports=gcp.cloudrunv2.ServiceTemplateContainerPortsArgs(container_port=spec.port),
                     resources=gcp.cloudrunv2.ServiceTemplateContainerResourcesArgs(
@@ -203,7 +217,8 @@ def gateway_service(
                         failure_threshold=3,
                         timeout_seconds=3,
                     ),
-                )
+                ),
+                *([collector] if collector is not None else []),
             ],
         ),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=needs),

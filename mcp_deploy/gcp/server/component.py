@@ -7,16 +7,19 @@ import pulumi_gcp as gcp
 
 from mcp_deploy.gcp.names import account_id
 from mcp_deploy.gcp.platform.backups import BackupSource, backup_env
+from mcp_deploy.gcp.platform.collector import collector_container, collector_grants
 from mcp_deploy.gcp.platform.component import GcpPlatform
 from mcp_deploy.gcp.platform.data import redis_url
 from mcp_deploy.gcp.secrets import StoredSecret, generated, grant_read, store_secret
 from mcp_deploy.gcp.server.alerts import server_alerts
 from mcp_deploy.gcp.server.data import database
 from mcp_deploy.gcp.server.image import check_pullable, server_image
+from mcp_deploy.gcp.server.slo import slo_alerts
 from mcp_deploy.gcp.server.upstream import upstream
 from mcp_deploy.gcp.server.workload import Workload, cloud_run_service
 from mcp_deploy.server_args import ServerArgs
 from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server
+from mcp_deploy.tracing import SIDECAR_OTLP, tracing_env
 
 # The server's Redis client trusts Memorystore's CAs from this env var (PEM, public data).
 REDIS_CA_ENV = "REDIS_CA_CERT"
@@ -73,6 +76,11 @@ class GcpServer(pulumi.ComponentResource):
             needs += [secret.version, secret.grant]
         if spec.postgres is not None and spec.postgres.backup and platform.backups is not None:
             platform.add_backup(self._backup_source(name, spec, stored, created, platform))
+        t = platform.telemetry
+        collector = collector_container(t, name, spec.metrics, cpu_idle=True)  # as the server (workload.py)
+        if collector is not None:
+            plain.update(tracing_env(SIDECAR_OTLP, t.sample_ratio, f"mcp-{name}"))
+            needs += collector_grants(f"{name}-collector", t, google.project, member, spec.metrics, self)
         service = cloud_run_service(
             name,
             prefix,
@@ -83,6 +91,7 @@ class GcpServer(pulumi.ComponentResource):
                 plain_env=plain,
                 secrets=stored,
                 needs=needs,
+                collector=collector,
             ),
             google,
             platform.network,
@@ -91,6 +100,7 @@ class GcpServer(pulumi.ComponentResource):
         )
         platform.add_upstream(upstream(name, spec, service, platform.gateway, google, self))
         server_alerts(name, spec, service, google, platform.channels, self)
+        slo_alerts(name, prefix, spec, service, google, platform.channels, platform.apis, self)
 
         self.url = pulumi.Output.from_input(spec.public_url(platform.spec.domain))
         self.image = image

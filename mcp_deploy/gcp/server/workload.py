@@ -27,6 +27,7 @@ class Workload:
     # Everything the first revision needs in place before it starts: secret versions and their
     # grants, the database and role, Redis, the network it egresses through.
     needs: list[pulumi.Resource]
+    collector: gcp.cloudrunv2.ServiceTemplateContainerArgs | None = None  # the telemetry sidecar
 
 
 def cloud_run_service(
@@ -61,6 +62,7 @@ def cloud_run_service(
             vpc_access=vpc_egress(net),
             containers=[
                 gcp.cloudrunv2.ServiceTemplateContainerArgs(
+                    name="server",  # beside a collector sidecar: logs and errors name the container
                     image=workload.image,
                     commands=spec.command,
                     args=spec.args,
@@ -71,7 +73,8 @@ def cloud_run_service(
                     envs=container_envs(workload.plain_env, workload.secrets),
                     startup_probe=_startup_probe(spec),
                     liveness_probe=_liveness_probe(spec),
-                )
+                ),
+                *([workload.collector] if workload.collector is not None else []),
             ],
         ),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=workload.needs),

@@ -19,6 +19,7 @@ from mcp_deploy.bridge_image import bridge_base_image
 from mcp_deploy.k8s import netpol
 from mcp_deploy.k8s.images import built_image, registry_access
 from mcp_deploy.k8s.platform.backups import Backups, backups
+from mcp_deploy.k8s.platform.dashboard import dashboard_config_map
 from mcp_deploy.k8s.platform.entry import GATEWAY_POD_LABEL, Entry, entry
 from mcp_deploy.k8s.platform.gateway import (
     GatewayAddress,
@@ -34,6 +35,7 @@ from mcp_deploy.k8s.platform.postgres import Postgres, postgres
 from mcp_deploy.k8s.platform.public_route import public_route
 from mcp_deploy.k8s.platform.redis import Redis, redis
 from mcp_deploy.k8s.platform.upstreams import Upstream
+from mcp_deploy.k8s.platform.webhook import alert_webhook
 from mcp_deploy.names import physical_name
 from mcp_deploy.platform_args import PlatformArgs
 from mcp_deploy.platform_spec import PlatformArgsError, PlatformSpec, resolve_platform
@@ -127,6 +129,9 @@ class K8sPlatform(pulumi.ComponentResource):
                 in_namespace,
                 self,
             )
+        alert_webhook(
+            name, spec.alert_webhook_url, k.prometheus_operator, ns, self.instance, in_namespace, self
+        )
 
         self.url = pulumi.Output.from_input(f"https://{spec.domain}")
         self.database = pulumi.Output.from_input(_database_id(ns, self.postgres))
@@ -168,7 +173,7 @@ class K8sPlatform(pulumi.ComponentResource):
             upstreams=list(self._upstreams),
             redis=self.redis,
             entry_peers=self.entry_peers,
-            scraped=k.prometheus_operator,
+            scraped=True,  # its pods carry the prometheus.io annotations on every cluster
         )
         deployment = gateway_workload(name, spec, self.gateway, found, self._in_namespace, self)
         public_route(
@@ -177,6 +182,14 @@ class K8sPlatform(pulumi.ComponentResource):
         )  # fmt: skip
         if k.prometheus_operator:
             gateway_monitor(name, self.gateway, self._in_namespace, self)
+        dashboard_config_map(
+            name,
+            self.namespace_name,
+            self.instance,
+            self.backups.instance if self.backups else None,
+            self._in_namespace,
+            self,
+        )
         self.register_outputs({key: getattr(self, key) for key in _OUTPUTS})
 
 

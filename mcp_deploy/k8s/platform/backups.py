@@ -19,6 +19,7 @@ import pulumi_kubernetes as k8s
 
 from mcp_deploy.k8s.images import built_image
 from mcp_deploy.k8s.meta import POSTGRES_CLIENT, labels, metadata
+from mcp_deploy.k8s.platform.drill import restore_drill
 from mcp_deploy.k8s.platform.postgres import Postgres
 from mcp_deploy.k8s.pods import container_security, pod_security, postgres_ca, scratch_tmp
 from mcp_deploy.names import physical_name
@@ -134,6 +135,10 @@ def backups(
             depends_on=[*depends_on, urls, account, *([postgres.cluster] if postgres.cluster else [])],
         ),
     )
+    restore_drill(
+        name, spec, namespace, platform_instance, instance, postgres, image, account.metadata.name,
+        volumes, mounts, env_from, [*depends_on, urls, account], parent,
+    )  # fmt: skip
     return Backups(
         cron_job=cron_job,
         urls_secret=physical_name(name, "backup-urls"),

@@ -36,8 +36,10 @@ from mcp_deploy.k8s.pods import (
     secret_env,
     spread,
 )
+from mcp_deploy.k8s.scrape import scrape_annotations
 from mcp_deploy.platform_spec import PlatformSpec
-from mcp_deploy.server_spec import DRAIN_SECONDS
+from mcp_deploy.server_spec import DRAIN_SECONDS, MetricsUse
+from mcp_deploy.tracing import tracing_env
 
 USER = 10001  # the image's own user (gateway/Dockerfile)
 TARGET_CPU_PERCENT = 60
@@ -150,7 +152,11 @@ def gateway_workload(
             ),
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    labels=pod_labels, annotations={ROLLOUT_ANNOTATION: rollout_annotation(secret)}
+                    labels=pod_labels,
+                    annotations={
+                        ROLLOUT_ANNOTATION: rollout_annotation(secret),
+                        **scrape_annotations(MetricsUse(port=address.port)),
+                    },
                 ),
                 spec=_pod_spec(spec, address, found, account, secret),
             ),
@@ -195,6 +201,7 @@ def gateway_env(spec: PlatformSpec, address: GatewayAddress, found: GatewayInput
         env["GATEWAY_ALLOWED_ORIGINS"] = ",".join(spec.gateway.allowed_origins)
     if found.redis is not None:
         env["REDIS_KEY_PREFIX"] = "gateway:"
+    env.update(tracing_env(spec.k8s.otlp_endpoint, spec.tracing_sample_ratio, "mcp-gateway"))
     return env
 
 

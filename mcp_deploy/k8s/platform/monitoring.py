@@ -4,9 +4,12 @@ Per-server alerts are the servers'."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mcp_deploy.k8s.cronjob_alerts import no_success_for, run_failed
 from mcp_deploy.k8s.meta import metadata, selector
 from mcp_deploy.k8s.platform.gateway import GatewayAddress
 from mcp_deploy.names import physical_name
@@ -25,6 +28,29 @@ def platform_alerts(
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> k8s.apiextensions.CustomResource | None:
+    group = alert_rules(physical_name(name), domain, namespace, postgres_cluster, redis_name, backup_job)
+    if not group["rules"]:
+        return None
+    return k8s.apiextensions.CustomResource(
+        f"{name}-alerts",
+        api_version="monitoring.coreos.com/v1",
+        kind="PrometheusRule",
+        metadata=metadata(physical_name(name, "alerts"), namespace, "platform", instance),
+        spec={"groups": [group]},
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
+    )
+
+
+def alert_rules(
+    group: str,
+    domain: str,
+    namespace: str,
+    postgres_cluster: str | None,
+    redis_name: str | None,
+    backup_job: str | None,
+) -> dict[str, Any]:
+    """The shared parts' alerts as one Prometheus rule group (also written to a plain rules file
+    and unit tested with promtool: tests/infra/prometheus/platform/)."""
     scope = f'namespace="{namespace}"'
     rules: list[tuple[str, str, str]] = []
     if postgres_cluster is not None:
@@ -44,39 +70,24 @@ def platform_alerts(
         limit = f'max(kube_pod_container_resource_limits{{{pods},resource="memory"}})'
         rules.append(("McpRedisMemory", f"{memory} / {limit} > 0.8", "10m"))
     if backup_job is not None:
-        # kube-state-metrics: a Job of this CronJob failed; no successful run in a day (and a bit).
-        failed = f'kube_job_status_failed{{{scope},job_name=~"{backup_job}-[0-9]+"}} > 0'
-        last_ok = f'kube_cronjob_status_last_successful_time{{{scope},cronjob="{backup_job}"}}'
+        # kube-state-metrics: a run failed since the last success; no success in a day (and an hour).
         rules += [
-            ("McpBackupFailed", failed, "0m"),
-            ("McpBackupMissing", f"time() - {last_ok} > {DAY_SECONDS + 3600}", "0m"),
+            ("McpBackupFailed", run_failed(namespace, backup_job), "0m"),
+            ("McpBackupMissing", no_success_for(namespace, backup_job, DAY_SECONDS + 3600), "0m"),
         ]
-    if not rules:
-        return None
-    return k8s.apiextensions.CustomResource(
-        f"{name}-alerts",
-        api_version="monitoring.coreos.com/v1",
-        kind="PrometheusRule",
-        metadata=metadata(physical_name(name, "alerts"), namespace, "platform", instance),
-        spec={
-            "groups": [
-                {
-                    "name": physical_name(name),
-                    "rules": [
-                        {
-                            "alert": alert,
-                            "expr": expr,
-                            "for": duration,
-                            "labels": {"severity": "page"},
-                            "annotations": {"summary": f"{alert} on {domain}"},
-                        }
-                        for alert, expr, duration in rules
-                    ],
-                }
-            ]
-        },
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
-    )
+    return {
+        "name": group,
+        "rules": [
+            {
+                "alert": alert,
+                "expr": expr,
+                "for": duration,
+                "labels": {"severity": "page"},
+                "annotations": {"summary": f"{alert} on {domain}"},
+            }
+            for alert, expr, duration in rules
+        ],
+    }
 
 
 def gateway_monitor(

@@ -19,15 +19,18 @@ from mcp_deploy.k8s.meta import POSTGRES_CLIENT
 from mcp_deploy.k8s.platform import K8sPlatform
 from mcp_deploy.k8s.platform.upstreams import Upstream
 from mcp_deploy.k8s.pods import postgres_ca, rollout_annotation
+from mcp_deploy.k8s.scrape import service_monitor
 from mcp_deploy.k8s.server.backup import backup_entry
 from mcp_deploy.k8s.server.database import database
 from mcp_deploy.k8s.server.monitoring import server_monitoring
 from mcp_deploy.k8s.server.policy import server_policy
 from mcp_deploy.k8s.server.secrets import env_secret
+from mcp_deploy.k8s.server.slo import slo_rules
 from mcp_deploy.k8s.server.workload import PodInputs, workload
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_args import ServerArgs
 from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server
+from mcp_deploy.tracing import tracing_env
 
 
 class K8sServer(pulumi.ComponentResource):
@@ -74,7 +77,8 @@ class K8sServer(pulumi.ComponentResource):
             waits += platform.redis.resources
             pod_labels.update(platform.redis.client_label)
         secret = env_secret(spec, instance, namespace, computed, in_namespace, self)
-        scraped = p.k8s.prometheus_operator and spec.is_reference
+        # Admits the monitoring namespace: a plain Prometheus scrapes by the pod annotations too.
+        scraped = spec.metrics is not None
         fetches_jwks = spec.is_reference
         if fetches_jwks:
             waits.append(platform.gateway.service)
@@ -119,9 +123,18 @@ class K8sServer(pulumi.ComponentResource):
                 resources=pods.resources,
             )
         )
-        if scraped:
+        if p.k8s.prometheus_operator and spec.is_reference:
             server_monitoring(spec, instance, namespace, p.domain, [pods.service], self)
+        elif p.k8s.prometheus_operator and spec.metrics is not None:
+            service_monitor(
+                name, instance, namespace, platform.instance, spec.metrics, spec.port, [pods.service], self
+            )
 
+        if p.k8s.prometheus_operator:
+            slo_rules(
+                name, spec.slo, instance, namespace, platform.gateway.instance, spec.public_url(p.domain),
+                in_namespace, self,
+            )  # fmt: skip
         self.url = pulumi.Output.from_input(spec.public_url(p.domain))
         self.image = image
         self.register_outputs({"url": self.url, "image": self.image})
@@ -147,6 +160,8 @@ def _plain_env(spec: ServerSpec, platform: K8sPlatform, fetches_jwks: bool) -> d
     for. Our server also gets the gateway's private JWKS URL (plain http inside the cluster);
     an `env` entry of the server's own still wins."""
     env = spec.plain_env(platform.spec.domain, platform.gateway_issuer, None)
+    p = platform.spec
+    env = {**tracing_env(p.k8s.otlp_endpoint, p.tracing_sample_ratio, f"mcp-{spec.name}"), **env}
     if fetches_jwks:
         trust = {"AUTH_JWKS_URL": platform.gateway.jwks_url, "AUTH_JWKS_ALLOW_HTTP": "true"}
         env = dict(sorted({**trust, **env}.items()))

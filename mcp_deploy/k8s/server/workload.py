@@ -27,6 +27,7 @@ from mcp_deploy.k8s.pods import (
     secret_env,
     spread,
 )
+from mcp_deploy.k8s.scrape import scrape_annotations
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import DRAIN_SECONDS, ServerSpec
 
@@ -87,7 +88,7 @@ def workload(
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     labels={**labels(name, instance), **pod.pod_labels},
-                    annotations={ROLLOUT_ANNOTATION: pod.rollout},
+                    annotations={ROLLOUT_ANNOTATION: pod.rollout, **scrape_annotations(spec.metrics)},
                 ),
                 spec=_pod_spec(spec, instance, account, pod),
             ),
