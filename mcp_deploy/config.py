@@ -33,9 +33,9 @@ from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
 from mcp_deploy.config_errors import ConfigError, ConfigProblem, problems_from_validation
+from mcp_deploy.config_secret_refs import STACK_KEY as SECRET_REF_KEY
+from mcp_deploy.config_secret_refs import referenced_keys, secret_ref_problems
 from mcp_deploy.config_servers import DEFAULT_SERVERS, Servers
-from mcp_deploy.config_webhook import STACK_KEY as WEBHOOK_STACK_KEY
-from mcp_deploy.config_webhook import referenced_key, webhook_problems
 
 NAMESPACE = "mcp-deploy"
 
@@ -285,10 +285,15 @@ class StackConfig(BaseModel):
         description="address that receives alarms (required in production)",
         validate_default=True,
     )
-    alert_webhook_url: Annotated[str, Field(pattern=WEBHOOK_STACK_KEY)] | None = Field(
+    alert_webhook_url: Annotated[str, Field(pattern=SECRET_REF_KEY)] | None = Field(
         None,
         description="name of a secret stack key holding an https webhook URL alarms also go to (e.g. a "
         "PagerDuty integration): pulumi config set --secret <name> https://...",
+    )
+    sentry_dsn: Annotated[str, Field(pattern=SECRET_REF_KEY)] | None = Field(
+        None,
+        description="name of a secret stack key holding a Sentry DSN the gateway, our server and stdio "
+        "bridges report errors to: pulumi config set --secret <name> https://<key>@<host>/<project>",
     )
 
     postgres_password: SecretStr | None = Field(
@@ -538,7 +543,7 @@ def parse_stack_config(values: dict[str, str], secret: set[str]) -> StackConfig:
     given = {key: value for key, value in values.items() if value != ""}
     referenced = _referenced_secret_keys(given.get("servers"))
     declared = set(StackConfig.model_fields) | {f.alias or n for n, f in StackConfig.model_fields.items()}
-    referenced |= referenced_key(given, declared)
+    referenced |= referenced_keys(given, declared)
     server_secrets = {key: given.pop(key) for key in referenced if key in given}
     plaintext_secrets = sorted(
         key for key in [*given, *server_secrets] if key in secret_keys() | referenced and key not in secret
@@ -553,7 +558,9 @@ def parse_stack_config(values: dict[str, str], secret: set[str]) -> StackConfig:
         if config is None
         else [
             *_missing_server_secrets(config, server_secrets),
-            *webhook_problems(config.alert_webhook_url, server_secrets),
+            *secret_ref_problems(
+                {"alertWebhookUrl": config.alert_webhook_url, "sentryDsn": config.sentry_dsn}, server_secrets
+            ),
         ]
     )
     if config is None or plaintext_secrets or missing:

@@ -75,6 +75,9 @@ def platform_args(config: StackConfig, provider: dict[str, str] | None = None) -
     if config.alert_webhook_url is not None:
         url = config.server_secret(config.alert_webhook_url).get_secret_value()
         args["alert_webhook_url"] = pulumi.Output.secret(url)
+    if config.sentry_dsn is not None:
+        dsn = config.server_secret(config.sentry_dsn).get_secret_value()
+        args["sentry_dsn"] = pulumi.Output.secret(dsn)
     if "gcp:project" in provider:
         args["gcp"] = {
             "project": provider["gcp:project"],

@@ -165,6 +165,9 @@ class PlatformArgs(TypedDict, total=False):
     """An https webhook (a Pulumi secret: its URL is its credential) alarms also go to: an SNS
     subscription on aws-ecs, a webhook_tokenauth channel on gcp-cloudrun, an Alertmanager webhook
     receiver on kubernetes (with the Prometheus operator)."""
+    sentry_dsn: pulumi.Input[str]
+    """A Sentry DSN (a Pulumi secret) the gateway, our reference server and every stdio bridge send
+    errors to, as SENTRY_DSN from the target's secret manager. Other images do not get it."""
     registry_keep_images: int
     """Images the registry keeps per server. Default 20."""
     tracing_sample_ratio: float

@@ -101,6 +101,7 @@ class PlatformSpec:
     log_retention_days: int = 30
     alert_email: str | None = None
     alert_webhook_url: pulumi.Input[str] | None = None  # a Pulumi secret
+    sentry_dsn: pulumi.Input[str] | None = None  # a Pulumi secret
     registry_keep_images: int = 20
     tracing_sample_ratio: float = 0.0  # 0: tracing off
     postgres: PostgresSpec | None = None

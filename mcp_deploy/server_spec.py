@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import pulumi
@@ -297,3 +297,13 @@ def _check(spec: ServerSpec) -> None:
         problems.append(f"env vars given twice (plain, secret, database or Redis): {', '.join(clashes)}")
     if problems:
         raise ServerArgsError(f"server {spec.name!r}: " + "; ".join(problems))
+
+
+def with_platform_secrets(spec: ServerSpec, sentry_dsn: pulumi.Input[str] | None) -> ServerSpec:
+    """SENTRY_DSN for the servers whose code reports to Sentry (ours and the bridge), unless the
+    entry brings its own; stored and handed over like the server's other secrets."""
+    if sentry_dsn is None or not (spec.is_reference or spec.is_stdio) or "SENTRY_DSN" in spec.env:
+        return spec
+    if "SENTRY_DSN" in spec.secrets:
+        return spec
+    return replace(spec, secrets={**spec.secrets, "SENTRY_DSN": sentry_dsn})

@@ -99,6 +99,15 @@ def gateway(platform: AwsPlatform, upstreams: list[Upstream]) -> Gateway:
         else None
     )
     secrets = {"GATEWAY_SIGNING_KEY": signing_key, **({"REDIS_URL": redis_url} if redis_url else {})}
+    if spec.sentry_dsn is not None:
+        secrets["SENTRY_DSN"] = stored_secret(
+            f"{name}-gateway-sentry-dsn",
+            (name, "gateway-sentry-dsn"),
+            "SENTRY_DSN of the MCP gateway (error reports)",
+            spec.sentry_dsn,
+            spec.production,
+            platform,
+        )
     logs = aws.cloudwatch.LogGroup(
         f"{name}-gateway",
         name=f"/mcp-deploy/{physical_name(name, 'gateway', limit=400)}",

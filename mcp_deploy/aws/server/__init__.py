@@ -24,7 +24,7 @@ from mcp_deploy.aws.server.workload import Startup, execution_role, log_group, w
 from mcp_deploy.bridge_image import stdio_server_image
 from mcp_deploy.image import pinned
 from mcp_deploy.server_args import ServerArgs
-from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server
+from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server, with_platform_secrets
 
 
 class AwsServer(pulumi.ComponentResource):
@@ -38,7 +38,7 @@ class AwsServer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ServerArgs, platform: AwsPlatform, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        spec = resolve_server(name, args)
+        spec = with_platform_secrets(resolve_server(name, args), platform.spec.sentry_dsn)
         _check(spec, platform)
         super().__init__("mcp-deploy:aws:Server", name, None, opts)
         image, repositories = self._image(spec, platform)

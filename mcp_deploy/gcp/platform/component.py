@@ -136,6 +136,7 @@ class GcpPlatform(pulumi.ComponentResource):
                 apis=self.apis,
                 production=spec.production,
                 telemetry=self.telemetry,
+                sentry_dsn=spec.sentry_dsn,
             ),
             spec.gateway,
             self.gateway,

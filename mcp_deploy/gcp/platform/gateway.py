@@ -129,6 +129,7 @@ class GatewayPlatform:
     redis_ca: pulumi.Output[str] | None
     apis: list[gcp.projects.Service]
     production: bool
+    sentry_dsn: pulumi.Input[str] | None = None  # a Pulumi secret
     telemetry: Telemetry | None = None  # None: no collector sidecar
 
 
@@ -251,6 +252,8 @@ def _secrets(
     values: dict[str, pulumi.Input[str]] = {"GATEWAY_SIGNING_KEY": key.private_key_pem_pkcs8}
     if platform.redis is not None:
         values["REDIS_URL"] = redis_url(platform.redis)
+    if platform.sentry_dsn is not None:
+        values["SENTRY_DSN"] = platform.sentry_dsn
     return [
         store_secret(
             f"{name}-{GATEWAY}",

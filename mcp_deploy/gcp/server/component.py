@@ -18,7 +18,7 @@ from mcp_deploy.gcp.server.slo import slo_alerts
 from mcp_deploy.gcp.server.upstream import upstream
 from mcp_deploy.gcp.server.workload import Workload, cloud_run_service
 from mcp_deploy.server_args import ServerArgs
-from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server
+from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server, with_platform_secrets
 from mcp_deploy.tracing import SIDECAR_OTLP, tracing_env
 
 # The server's Redis client trusts Memorystore's CAs from this env var (PEM, public data).
@@ -37,7 +37,7 @@ class GcpServer(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ServerArgs, platform: GcpPlatform, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        spec = resolve_server(name, args)
+        spec = with_platform_secrets(resolve_server(name, args), platform.spec.sentry_dsn)
         _check_platform(spec, platform)
         super().__init__("mcp-deploy:gcp:Server", name, None, opts)
         google, prefix = platform.google, platform.prefix

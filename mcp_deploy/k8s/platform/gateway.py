@@ -110,7 +110,7 @@ def gateway_workload(
 ) -> k8s.apps.v1.Deployment:
     namespace, instance = address.namespace, address.instance
     inside = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
-    secret = gateway_secret(name, namespace, instance, found.redis, depends_on, parent)
+    secret = gateway_secret(name, namespace, instance, found.redis, spec.sentry_dsn, depends_on, parent)
     policy = gateway_policy(
         name,
         namespace,
@@ -221,7 +221,7 @@ def _pod_spec(
         ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=address.port)],
         env=[
             *plain_env(gateway_env(spec, address, found)),
-            *secret_env(secret.metadata.name, secret_env_names(found.redis)),
+            *secret_env(secret.metadata.name, secret_env_names(found.redis, spec.sentry_dsn)),
         ],
         resources=k8s.core.v1.ResourceRequirementsArgs(
             requests={"cpu": f"{millicores}m", "memory": memory},

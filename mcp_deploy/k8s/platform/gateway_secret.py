@@ -1,7 +1,8 @@
 """The gateway's secret env: GATEWAY_SIGNING_KEY, the EC P-256 key every replica signs upstream
 tokens with (generated here, so it lives only in Pulumi state, encrypted, and this Secret), and
-REDIS_URL when the platform has Redis. Handed to the pods by secretKeyRef; the Secret is
-provider-named, like the servers' (server/secrets.py), so a new key or URL rolls the pods."""
+REDIS_URL when the platform has Redis, SENTRY_DSN when it reports errors to Sentry. Handed to
+the pods by secretKeyRef; the Secret is provider-named, like the servers' (server/secrets.py), so
+a new key or URL rolls the pods."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from mcp_deploy.k8s.platform.redis import Redis
 
 SIGNING_KEY_ENV = "GATEWAY_SIGNING_KEY"
 REDIS_URL_ENV = "REDIS_URL"
+SENTRY_DSN_ENV = "SENTRY_DSN"
 
 
 def gateway_secret(
@@ -21,6 +23,7 @@ def gateway_secret(
     namespace: str,
     instance: str,
     redis: Redis | None,
+    sentry_dsn: pulumi.Input[str] | None,
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> k8s.core.v1.Secret:
@@ -34,6 +37,8 @@ def gateway_secret(
     values: dict[str, pulumi.Input[str]] = {SIGNING_KEY_ENV: key.private_key_pem}
     if redis is not None:
         values[REDIS_URL_ENV] = redis.url
+    if sentry_dsn is not None:
+        values[SENTRY_DSN_ENV] = sentry_dsn
     return k8s.core.v1.Secret(
         f"{name}-gateway-env",
         metadata=metadata(None, namespace, "gateway", instance),  # auto-named: replaced on change
@@ -43,5 +48,10 @@ def gateway_secret(
     )
 
 
-def secret_env_names(redis: Redis | None) -> list[str]:
-    return [REDIS_URL_ENV, SIGNING_KEY_ENV] if redis is not None else [SIGNING_KEY_ENV]
+def secret_env_names(redis: Redis | None, sentry_dsn: pulumi.Input[str] | None) -> list[str]:
+    # In this order so that a platform without Sentry keeps its pods' env as it was (no rollout).
+    names = [REDIS_URL_ENV] if redis is not None else []
+    names.append(SIGNING_KEY_ENV)
+    if sentry_dsn is not None:
+        names.append(SENTRY_DSN_ENV)
+    return names

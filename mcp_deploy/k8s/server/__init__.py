@@ -29,7 +29,7 @@ from mcp_deploy.k8s.server.slo import slo_rules
 from mcp_deploy.k8s.server.workload import PodInputs, workload
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_args import ServerArgs
-from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server
+from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server, with_platform_secrets
 from mcp_deploy.tracing import tracing_env
 
 
@@ -49,7 +49,7 @@ class K8sServer(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mcp-deploy:k8s:Server", name, None, opts)
-        spec = resolve_server(name, args)
+        spec = with_platform_secrets(resolve_server(name, args), platform.spec.sentry_dsn)
         _check(spec, platform)
         p = platform.spec
         namespace = platform.namespace_name
