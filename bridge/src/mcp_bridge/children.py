@@ -188,9 +188,16 @@ class Children:
     # --- internals -------------------------------------------------------------------------
 
     async def _start_dedicated(self) -> Child:
+        # Ended sessions' children take a moment to exit (SIGTERM, then SIGKILL after a grace):
+        # wait for them rather than run more than BRIDGE_MAX_PROCESSES at once.
+        with anyio.move_on_after(self.start_seconds):
+            while not self.closing and len(self.live) >= self.max_processes:
+                await self._wait_change(0.5)
         if self.closing:
             raise Unavailable("the bridge is shutting down")
-        child = self._spawn()
+        if len(self.live) >= self.max_processes:
+            raise Unavailable("every server process is in use")
+        child = self._spawn()  # no await since the check: no other task can spawn in between
         with anyio.move_on_after(self.start_seconds + 1):
             await _first(child.ready, child.gone)
         if child.state != "ready":
