@@ -6,6 +6,7 @@ the hot path, and our records need no more than a dict of their fields serialise
 from __future__ import annotations
 
 import asyncio
+import atexit
 import logging
 import sys
 import time
@@ -100,8 +101,8 @@ _stream: TextIO | None = None
 
 def configure(level: str) -> None:
     global _stream
-    _stream = sys.stdout
-    handler = logging.StreamHandler(sys.stdout)
+    _stream = _buffered_stdout()
+    handler = logging.StreamHandler(_stream)  # flushes at every record, request lines before it
     handler.setFormatter(JsonLines())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -111,3 +112,17 @@ def configure(level: str) -> None:
     for name in ("uvicorn", "uvicorn.error"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+
+
+def _buffered_stdout() -> TextIO:
+    """stdout's descriptor behind a buffer of our own. With PYTHONUNBUFFERED=1, as the images
+    set it, sys.stdout writes every line with a system call of its own, which would undo the
+    one flush per loop turn above. Lines still in the buffer at a crash are lost: at most one
+    turn's worth."""
+    sys.stdout.flush()
+    try:
+        stream = open(sys.stdout.fileno(), "w", encoding="utf-8", buffering=1 << 16, closefd=False)  # noqa: SIM115
+    except (AttributeError, OSError, ValueError):  # stdout replaced by an object without one
+        return sys.stdout
+    atexit.register(stream.flush)
+    return stream

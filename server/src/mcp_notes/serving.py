@@ -7,11 +7,13 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import socket
 from types import FrameType
 from typing import Protocol
 
 import uvicorn
 
+from mcp_notes import heap
 from mcp_notes.http.drain import Drain
 from mcp_notes.http.protocol import with_deadlines
 
@@ -64,6 +66,10 @@ class DrainingServer(uvicorn.Server):
         self._drain = drain
         self._delay = settings.shutdown_delay_seconds
         self._drain_seconds = settings.drain_seconds
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        heap.settle()  # the start-up heap is built: see heap.py
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         if self._drain.draining:  # a second signal: stop now, as uvicorn does
