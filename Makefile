@@ -81,7 +81,7 @@ verify: $(UV) ## check a deployment from outside: TLS, redirects, 401 challenge,
 	cd verify && $(UV) sync --locked --no-dev --inexact --quiet
 	verify/.venv/bin/mcp-verify "$(URL)" $(if $(ROUTES),--routes "$(ROUTES)")
 
-bench: venv ## ours vs the bare MCP SDK under wrk: req/s, p50/p99, start-up, memory (Postgres, Redis; ~2.5 min)
+bench: venv ## ours vs the bare MCP SDK under wrk: req/s, p50/p99, start-up, memory (Postgres, Redis; ~4 min)
 	@command -v wrk >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
 	@# As in the image (UV_COMPILE_BYTECODE=1): where PYTHONDONTWRITEBYTECODE is set, as on
 	@# these machines, every start would otherwise compile the SDK from source again.

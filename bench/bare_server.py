@@ -11,6 +11,8 @@ database, no Redis.
 
 from __future__ import annotations
 
+from typing import Any
+
 import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
@@ -46,13 +48,22 @@ FIXED = Note(
 
 
 def create_app(settings: Settings) -> Starlette:
-    server = MCPServer(name="bare", version="0.1.0")
+    server = create_server()
 
     @server.tool()
     async def fixed_note(note_id: str) -> Note:
         """One string argument in, one structured note out: the SDK's own cost of a tool call."""
         return FIXED
 
+    return transport(server, settings)
+
+
+def create_server() -> MCPServer[Any]:
+    return MCPServer(name="bare", version="0.1.0")
+
+
+def transport(server: MCPServer[Any], settings: Settings) -> Starlette:
+    """The SDK's own Starlette app around `server`, with ours' transport options."""
     return server.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=True,

@@ -24,6 +24,7 @@ class Figures:
     p50_ms: float
     p99_ms: float
     peak_rss_kib: int
+    cpu_us: float  # the server's CPU (user + system) per request during the run
 
     @property
     def rps(self) -> float:
@@ -40,8 +41,10 @@ def wrk(server: Server, call: Call, seconds: int, connections: int, log_path: Pa
     ]  # fmt: skip
     headers = "\n".join(f"{name}: {value}" for name, value in call.headers().items())
     env = os.environ | {"BENCH_BODY": call.body(), "BENCH_HEADERS": headers}
+    cpu_before = server.cpu_seconds()
     with _PeakRss(server) as rss:
         done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=seconds + 60)
+    cpu_seconds = server.cpu_seconds() - cpu_before
     with log_path.open("a") as log:
         log.write(f"$ {server.name}: {call.describe()}: {' '.join(command)}\n{done.stdout}{done.stderr}\n")
     result, sample = _parse(done.stdout)
@@ -60,6 +63,7 @@ def wrk(server: Server, call: Call, seconds: int, connections: int, log_path: Pa
         p50_ms=result["p50_us"] / 1000,
         p99_ms=result["p99_us"] / 1000,
         peak_rss_kib=rss.peak,
+        cpu_us=cpu_seconds / result["requests"] * 1e6,
     )
 
 

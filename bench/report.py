@@ -10,7 +10,7 @@ import shlex
 import shutil
 import statistics
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
 
@@ -27,10 +27,11 @@ class Outcome:
     label: str
     bare: list[Figures]
     ours: list[Figures]
+    floor: list[Figures] = field(default_factory=list)  # the floor server's rounds, if it ran
 
     def ratio(self) -> float:
         """ours/bare req/s round by round (each pair ran back to back), then the median."""
-        return statistics.median(o.rps / b.rps for b, o in zip(self.bare, self.ours, strict=True))
+        return _ratio(self.ours, self.bare)
 
 
 def header(rounds: int, seconds: int, warmup: int, connections: int, workdir: Path) -> None:
@@ -59,12 +60,16 @@ def summary(
     outcomes: list[Outcome], starts: list[float], idle: dict[str, int], image: str, bare_start: float
 ) -> None:
     print()
-    columns = f"{'req/s':>9}{'p50 ms':>8}{'p99 ms':>9}"
-    print(f"{'':<27}{' bare SDK ':-^26}   {' ours ':-^26}")
+    columns = f"{'req/s':>9}{'p50 ms':>8}{'p99 ms':>9}{'µs/req':>8}"
+    print(f"{'':<27}{' bare SDK ':-^34}   {' ours ':-^34}")
     print(f"{'request (ours | bare)':<27}{columns}   {columns}{'ours/bare':>12}")
     for o in outcomes:
         print(f"{o.label:<27}{_cells(o.bare)}   {_cells(o.ours)}{o.ratio():>12.2f}")
-    print("(medians of the rounds; ours/bare is the median of round-by-round req/s ratios)")
+    print("(medians of the rounds; µs/req: the server's CPU per request over all its rounds;")
+    print(" ours/bare is the median of round-by-round req/s ratios)")
+    for o in outcomes:
+        if o.floor:
+            _floor(o)
     print()
     peak_bare = max(f.peak_rss_kib for o in outcomes for f in o.bare)
     peak_ours = max(f.peak_rss_kib for o in outcomes for f in o.ours)
@@ -77,6 +82,16 @@ def summary(
     now = datetime.datetime.now().astimezone()
     line("machine", f"nproc {_cpus()}, {_cpu_model()}, {now:%Y-%m-%d %H:%M %Z}")
     line("", f"load average now {_load()}; one run on a shared 2-core machine, wrk on the same cores")
+
+
+def _floor(o: Outcome) -> None:
+    """Where get_note's gap goes: the floor server does the same Postgres read and nothing else."""
+    bare, floor, ours = (_cpu_us(runs) for runs in (o.bare, o.floor, o.ours))
+    name = o.label.split(" ")[0]
+    print(f"\nfloor under {name}: the bare SDK + ours' Postgres read (read_note), nothing else")
+    line("  req/s p50 p99 µs/req", _cells(o.floor).strip())
+    line("  floor/bare", f"{_ratio(o.floor, o.bare):.2f}  (one Postgres read: {floor - bare:+.0f} µs of CPU)")
+    line("  ours/floor", f"{_ratio(o.ours, o.floor):.2f}  (our layers: {ours - floor:+.0f} µs of CPU)")
 
 
 def gateway(costs: dict[str, float], connections: int) -> None:
@@ -123,7 +138,16 @@ def _cells(figures: list[Figures]) -> str:
     def median(name: str) -> float:
         return statistics.median(getattr(f, name) for f in figures)
 
-    return f"{median('rps'):>9.0f}{median('p50_ms'):>8.2f}{median('p99_ms'):>9.2f}"
+    return f"{median('rps'):>9.0f}{median('p50_ms'):>8.2f}{median('p99_ms'):>9.2f}{_cpu_us(figures):>8.0f}"
+
+
+def _cpu_us(figures: list[Figures]) -> float:
+    return sum(f.cpu_us * f.requests for f in figures) / sum(f.requests for f in figures)
+
+
+def _ratio(top: list[Figures], bottom: list[Figures]) -> float:
+    """top/bottom req/s round by round (each pair ran back to back), then the median."""
+    return statistics.median(t.rps / b.rps for t, b in zip(top, bottom, strict=True))
 
 
 def _mib(kib: int) -> str:

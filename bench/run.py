@@ -68,6 +68,7 @@ class Scenario:
     label: str
     bare: Call
     ours: Call
+    floor: Call | None = None  # also timed on the floor server (floor_server.py)
 
 
 def main() -> int:
@@ -107,12 +108,13 @@ def measure(config: Config, workdir: Path) -> dict[str, Any]:
         ours = stack.enter_context(servers.ours(env, ours_log))
         starts.append(ours.ready_seconds)
         bare = stack.enter_context(servers.bare(env, bare_log))
+        floor = stack.enter_context(servers.floor(env, workdir / "floor.log"))
         report.line("start -> /ready, ours", ", ".join(f"{s:.2f} s" for s in starts))
         report.line("start -> first answer, bare", f"{bare.ready_seconds:.2f} s")
 
-        scenarios = prepare(ours, bare, token)
+        scenarios = prepare(ours, bare, floor, token)
         idle = {"bare": bare.rss_kib(), "ours": ours.rss_kib()}
-        outcomes = [run(scenario, bare, ours, config, wrk_log) for scenario in scenarios]
+        outcomes = [run(scenario, bare, floor, ours, config, wrk_log) for scenario in scenarios]
         hop = stack.enter_context(servers.gateway(bare, workdir / "gateway.log"))
         fixed = tool("fixed_note", {"note_id": FIXED.id})
         send(hop.url, fixed)  # checked once by hand, as every scenario is
@@ -121,7 +123,7 @@ def measure(config: Config, workdir: Path) -> dict[str, Any]:
         return {"outcomes": outcomes, "starts": starts, "idle": idle, "bare_start": bare.ready_seconds}
 
 
-def prepare(ours: Server, bare: Server, token: str) -> list[Scenario]:
+def prepare(ours: Server, bare: Server, floor: Server, token: str) -> list[Scenario]:
     """The three comparisons, each request checked once by hand before wrk repeats it."""
     created = send(ours.url, tool("create_note", _note_fields(), token))
     note_id = created["structuredContent"]["id"]
@@ -129,28 +131,40 @@ def prepare(ours: Server, bare: Server, token: str) -> list[Scenario]:
     scenarios = [
         # Both answer it from the SDK alone (capabilities, server info): the cost of one request.
         Scenario("server/discover", discover(), discover(token)),
-        Scenario("get_note | fixed_note", fixed, tool("get_note", {"note_id": note_id}, token)),
+        Scenario(
+            "get_note | fixed_note",
+            fixed,
+            tool("get_note", {"note_id": note_id}, token),
+            floor=tool("read_note", {"note_id": note_id}),
+        ),
         # The same query each time: after the first, ours answers from its Redis search cache
         # (SEARCH_CACHE_SECONDS, default 60 s), as it would a repeated search in production.
         Scenario("search_notes | fixed_note", fixed, tool("search_notes", {"query": "fox"}, token)),
     ]
     for scenario in scenarios:
         send(bare.url, scenario.bare)
+        if scenario.floor is not None:
+            send(floor.url, scenario.floor)
         result = send(ours.url, scenario.ours)
         if scenario.ours.params.get("name") == "search_notes" and not result["structuredContent"]["results"]:
             raise BenchError(f"search_notes found nothing, so the bench would time an empty search: {result}")
     return scenarios
 
 
-def run(scenario: Scenario, bare: Server, ours: Server, config: Config, log: Path) -> Outcome:
-    """A warm-up each, then bare, ours, bare, ours ...: alternating, so a slow patch on this
-    shared machine hits both servers rather than one."""
+def run(scenario: Scenario, bare: Server, floor: Server, ours: Server, config: Config, log: Path) -> Outcome:
+    """A warm-up each, then bare, ours, bare, ours ... (bare, floor, ours where the scenario has
+    a floor): alternating, so a slow patch on this shared machine hits every server rather than
+    one."""
     outcome = Outcome(scenario.label, [], [])
+    turns = [(bare, scenario.bare, outcome.bare)]
+    if scenario.floor is not None:
+        turns.append((floor, scenario.floor, outcome.floor))
+    turns.append((ours, scenario.ours, outcome.ours))
     if config.warmup:
-        wrk(bare, scenario.bare, config.warmup, config.connections, log)
-        wrk(ours, scenario.ours, config.warmup, config.connections, log)
+        for server, call, _ in turns:
+            wrk(server, call, config.warmup, config.connections, log)
     for number in range(1, config.rounds + 1):
-        for server, call, runs in ((bare, scenario.bare, outcome.bare), (ours, scenario.ours, outcome.ours)):
+        for server, call, runs in turns:
             runs.append(wrk(server, call, config.seconds, config.connections, log))
             report.progress(scenario.label, number, server.name, call.describe(), runs[-1])
     return outcome

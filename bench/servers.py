@@ -111,6 +111,20 @@ def bare(env: dict[str, str], log_path: Path) -> Iterator[Server]:
         yield server
 
 
+@contextmanager
+def floor(env: dict[str, str], log_path: Path) -> Iterator[Server]:
+    """bench/floor_server.py: the bare server plus one Postgres read (ours' database and query);
+    ready at the first good server/discover."""
+
+    def ready(base: str) -> bool:
+        send(f"{base}/mcp", discover())
+        return True
+
+    command = [sys.executable, "-m", "bench.floor_server"]
+    with _running("floor", command, env, log_path, ready) as server:
+        yield server
+
+
 GATEWAY_PYTHON = ROOT / "gateway" / ".venv" / "bin" / "python"
 
 

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 # timeout), system error.
 UNAVAILABLE_CLASSES = frozenset({"08", "53", "57", "58"})
 NOTE_COLUMNS = "id::text, title, body, tags, version, created_at, updated_at"
+# One note of one owner; also the query `make bench` times alone (bench/floor_server.py).
+GET_NOTE = f"SELECT {NOTE_COLUMNS} FROM notes WHERE tenant = $1 AND subject = $2 AND id = $3"
 HEADLINE = "MaxFragments=1, MaxWords=30, MinWords=8, StartSel=**, StopSel=**"
 
 
@@ -100,12 +102,7 @@ class PostgresNotes:
         key = _uuid(note_id)
         if key is None:
             return None
-        row = await self._one(
-            f"SELECT {NOTE_COLUMNS} FROM notes WHERE tenant = $1 AND subject = $2 AND id = $3",
-            owner.tenant,
-            owner.subject,
-            key,
-        )
+        row = await self._one(GET_NOTE, owner.tenant, owner.subject, key)
         return _note(row) if row else None
 
     async def update(

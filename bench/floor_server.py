@@ -1,0 +1,80 @@
+"""The floor under get_note: the bare server (bare_server.py) with one more tool, `read_note`,
+that reads the note from Postgres with the query ours runs (GET_NOTE), through asyncpg, on one
+of DB_POOL_MAX connections (ours' pool size) held in a plain queue, and nothing else of ours: no
+auth, rate limit, log line or metrics.
+
+What it loses against the bare server's `fixed_note` is what one Postgres read costs a server
+on this machine (the driver, two system calls, the tool awaiting I/O); what ours' `get_note`
+loses against it is our own layers. The bench runs it only beside the get_note row.
+
+    python -m bench.floor_server        # settings from the environment, as mcp-notes serve
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import uvicorn
+from starlette.applications import Starlette
+
+from bench.bare_server import Note, create_server, transport
+from mcp_notes.notes.postgres import GET_NOTE
+from mcp_notes.serving import uvicorn_config
+from mcp_notes.settings import Settings, load_settings
+
+OWNER = ("", "bench")  # tenant and subject of the bench's token, whose note ours reads
+
+
+def create_app(settings: Settings) -> Starlette:
+    server = create_server()
+    idle: asyncio.Queue[asyncpg.Connection] = asyncio.Queue()
+
+    @server.tool()
+    async def read_note(note_id: str) -> Note:
+        """One Postgres read, shaped as the bare server's fixed note."""
+        conn = await idle.get()
+        try:
+            row = await conn.fetchrow(GET_NOTE, *OWNER, uuid.UUID(note_id))
+        finally:
+            idle.put_nowait(conn)
+        if row is None:
+            raise ValueError(f"note {note_id} not found")
+        return Note(
+            id=row["id"],
+            title=row["title"],
+            body=row["body"],
+            tags=list(row["tags"]),
+            version=row["version"],
+            created_at=row["created_at"].isoformat(),
+            updated_at=row["updated_at"].isoformat(),
+        )
+
+    app = transport(server, settings)
+    sdk_lifespan = app.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        for _ in range(settings.db_pool_max):
+            idle.put_nowait(await asyncpg.connect(str(settings.database_url)))
+        try:
+            async with sdk_lifespan(app):
+                yield
+        finally:
+            while not idle.empty():
+                await idle.get_nowait().close()
+
+    app.router.lifespan_context = lifespan
+    return app
+
+
+def main() -> None:
+    settings = load_settings()
+    uvicorn.Server(uvicorn_config(create_app(settings), settings)).run()
+
+
+if __name__ == "__main__":
+    main()
