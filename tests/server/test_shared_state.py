@@ -176,11 +176,12 @@ def make_cache(kind: str, link: Callable[[str], RedisLink], prefix: str) -> Sear
 
 async def cached(cache: SearchCache, owner: Owner, page: dict) -> object:
     """What a search would find in the cache now."""
-    return await cache.get(owner, await cache.generation(owner), page)
+    return (await cache.lookup(owner, page))[1]
 
 
 async def store(cache: SearchCache, owner: Owner, page: dict, value: object) -> None:
-    await cache.put(owner, await cache.generation(owner), page, value)
+    generation, _ = await cache.lookup(owner, page)
+    await cache.put(owner, generation, page, value)
 
 
 @pytest.mark.parametrize("kind", ["redis", "memory"])
@@ -205,10 +206,30 @@ async def test_a_write_during_a_search_never_leaves_a_stale_page(
 ) -> None:
     cache = make_cache(kind, links, redis_prefix)
     owner, page = Owner("racer"), {"query": "q"}
-    before_query = await cache.generation(owner)  # the search starts
+    before_query, _ = await cache.lookup(owner, page)  # the search starts
     await cache.invalidate(owner)  # a write lands while the query runs
     await cache.put(owner, before_query, page, ["stale"])  # the search stores what it read
     assert await cached(cache, owner, page) is None  # the next search does not see it
+
+
+async def test_a_cached_search_is_one_round_trip_to_redis(
+    links: Callable[[str], RedisLink], redis_prefix: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The generation and the page come back together: a cache hit costs one command."""
+    link = links(REDIS)
+    cache = RedisSearchCache(link, 60, redis_prefix)
+    owner, page = Owner("fay"), {"query": "q"}
+    await store(cache, owner, page, ["hit"])
+    commands: list[object] = []
+    run = link.run
+
+    async def counted(operation: Callable[[], Awaitable[object]]) -> object:
+        commands.append(operation)
+        return await run(operation)
+
+    monkeypatch.setattr(link, "run", counted)
+    assert await cached(cache, owner, page) == ["hit"]
+    assert len(commands) == 1
 
 
 @pytest.mark.parametrize("kind", ["redis", "memory"])

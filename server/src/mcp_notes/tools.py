@@ -210,8 +210,8 @@ def register(server: MCPServer[Any], deps: Deps) -> None:
             query, tag = check_query(query), check_tag(tag)
             offset = _offset(cursor, query, tag, limit)
         params = {"query": query, "tag": tag, "limit": limit, "offset": offset}
-        generation = await deps.cache.generation(who) if deps.cache is not None else 0
-        if deps.cache is not None and (cached := await deps.cache.get(who, generation, params)) is not None:
+        generation, cached = await deps.cache.lookup(who, params) if deps.cache is not None else (0, None)
+        if cached is not None:
             return SearchOut.model_validate(cached)
         hits = await store().search(who, query, tag, limit + 1, offset)
         more = len(hits) > limit

@@ -27,19 +27,18 @@ def _owner_key(owner: Owner) -> str:
     return hashlib.sha256(json.dumps([owner.tenant, owner.subject]).encode()).hexdigest()[:32]
 
 
-def _page_key(owner: Owner, generation: int, params: dict[str, Any]) -> str:
+def _page_key(owner: Owner, params: dict[str, Any]) -> str:
     blob = json.dumps(params, sort_keys=True)
-    return f"{_owner_key(owner)}:{generation}:{hashlib.sha256(blob.encode()).hexdigest()[:32]}"
+    return f"{_owner_key(owner)}:{hashlib.sha256(blob.encode()).hexdigest()[:32]}"
 
 
 class SearchCache(Protocol):
-    """`generation` is read once per search, before the query, and the page is stored under it:
-    a write that lands while the query runs bumps the generation, so the page it raced with is
-    never served."""
+    """`lookup` reads the owner's generation and the cached page at once, before the query; a
+    page is stored with the generation it was read under and served only while that is still
+    the owner's generation. A write that lands while the query runs bumps the generation, so the
+    page it raced with is never served."""
 
-    async def generation(self, owner: Owner) -> int: ...
-
-    async def get(self, owner: Owner, generation: int, params: dict[str, Any]) -> Any | None: ...
+    async def lookup(self, owner: Owner, params: dict[str, Any]) -> tuple[int, Any | None]: ...
 
     async def put(self, owner: Owner, generation: int, params: dict[str, Any], value: Any) -> None: ...
 
@@ -47,6 +46,9 @@ class SearchCache(Protocol):
 
 
 class RedisSearchCache:
+    """One MGET per search (the shared epoch, the owner's generation, the page), so a cached
+    search costs one round trip to Redis, not one for the generation and one for the page."""
+
     def __init__(self, link: RedisLink, ttl_seconds: int, prefix: str) -> None:
         self._link = link
         self._redis = link.redis
@@ -56,32 +58,29 @@ class RedisSearchCache:
         self._lost_invalidation = False
         link.on_recovery(self._after_outage)
 
-    async def generation(self, owner: Owner) -> int:
+    async def lookup(self, owner: Owner, params: dict[str, Any]) -> tuple[int, Any | None]:
         if self._ttl == 0:
-            return BYPASS
-        keys = (self._epoch_key, f"{self._prefix}gen:{_owner_key(owner)}")
+            return BYPASS, None
+        generation_key = f"{self._prefix}gen:{_owner_key(owner)}"
+        keys = (self._epoch_key, generation_key, self._prefix + _page_key(owner, params))
         try:
-            epoch, generation = await self._link.run(lambda: self._redis.mget(keys))
+            epoch, counter, raw = await self._link.run(lambda: self._redis.mget(keys))
         except RedisUnavailable:
-            return BYPASS
-        return (int(epoch or 0) << 64) | int(generation or 0)  # both counters, unambiguously
-
-    async def get(self, owner: Owner, generation: int, params: dict[str, Any]) -> Any | None:
-        if generation == BYPASS:
-            return None
-        key = self._prefix + _page_key(owner, generation, params)
-        try:
-            raw = await self._link.run(lambda: self._redis.get(key))
-        except RedisUnavailable:
-            return None
-        return json.loads(raw) if raw is not None else None
+            return BYPASS, None
+        generation = (int(epoch or 0) << 64) | int(counter or 0)  # both counters, unambiguously
+        if raw is None:
+            return generation, None
+        stored = json.loads(raw)
+        fresh = isinstance(stored, dict) and stored.get("generation") == generation
+        return generation, stored.get("page") if fresh else None
 
     async def put(self, owner: Owner, generation: int, params: dict[str, Any], value: Any) -> None:
         if generation == BYPASS:
             return
-        key = self._prefix + _page_key(owner, generation, params)
+        key = self._prefix + _page_key(owner, params)
+        entry = json.dumps({"generation": generation, "page": value})
         with contextlib.suppress(RedisUnavailable):  # then not cached this time
-            await self._link.run(lambda: self._redis.set(key, json.dumps(value), ex=self._ttl))
+            await self._link.run(lambda: self._redis.set(key, entry, ex=self._ttl))
 
     async def invalidate(self, owner: Owner) -> None:
         key = f"{self._prefix}gen:{_owner_key(owner)}"
@@ -107,24 +106,22 @@ class MemorySearchCache:
         self._ttl = ttl_seconds
         self._max = max_entries
         self._generations: dict[str, int] = {}
-        self._pages: OrderedDict[str, tuple[float, Any]] = OrderedDict()
+        self._pages: OrderedDict[str, tuple[float, int, Any]] = OrderedDict()  # expiry, generation, page
 
-    async def generation(self, owner: Owner) -> int:
-        return self._generations.get(_owner_key(owner), 0)
-
-    async def get(self, owner: Owner, generation: int, params: dict[str, Any]) -> Any | None:
-        key = _page_key(owner, generation, params)
+    async def lookup(self, owner: Owner, params: dict[str, Any]) -> tuple[int, Any | None]:
+        generation = self._generations.get(_owner_key(owner), 0)
+        key = _page_key(owner, params)
         entry = self._pages.get(key)
-        if entry is None or entry[0] < time.monotonic():
-            return None
+        if entry is None or entry[0] < time.monotonic() or entry[1] != generation:
+            return generation, None
         self._pages.move_to_end(key)
-        return entry[1]
+        return generation, entry[2]
 
     async def put(self, owner: Owner, generation: int, params: dict[str, Any], value: Any) -> None:
         if self._ttl == 0:
             return
-        key = _page_key(owner, generation, params)
-        self._pages[key] = (time.monotonic() + self._ttl, value)
+        key = _page_key(owner, params)
+        self._pages[key] = (time.monotonic() + self._ttl, generation, value)
         self._pages.move_to_end(key)
         while len(self._pages) > self._max:
             self._pages.popitem(last=False)
