@@ -1,7 +1,7 @@
 """The floor under get_note: the bare server (bare_server.py) with one more tool, `read_note`,
 that reads the note from Postgres with the query ours runs (GET_NOTE), through asyncpg, on one
-of DB_POOL_MAX connections (ours' pool size) held in a plain queue, and nothing else of ours: no
-auth, rate limit, log line or metrics.
+of DB_POOL_MAX connections (ours' pool size) held in a plain queue, and turns the row into its
+answer as ours does; nothing else of ours: no auth, rate limit, log line or metrics.
 
 What it loses against the bare server's `fixed_note` is what one Postgres read costs a server
 on this machine (the driver, two system calls, the tool awaiting I/O); what ours' `get_note`
@@ -22,7 +22,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from bench.bare_server import Note, create_server, transport
-from mcp_notes.notes.postgres import GET_NOTE
+from mcp_notes.notes.postgres import GET_NOTE, note_from_row
 from mcp_notes.serving import uvicorn_config
 from mcp_notes.settings import Settings, load_settings
 
@@ -43,15 +43,7 @@ def create_app(settings: Settings) -> Starlette:
             idle.put_nowait(conn)
         if row is None:
             raise ValueError(f"note {note_id} not found")
-        return Note(
-            id=row["id"],
-            title=row["title"],
-            body=row["body"],
-            tags=list(row["tags"]),
-            version=row["version"],
-            created_at=row["created_at"].isoformat(),
-            updated_at=row["updated_at"].isoformat(),
-        )
+        return Note.model_validate(note_from_row(row).as_dict())  # as ours turns a row into its answer
 
     app = transport(server, settings)
     sdk_lifespan = app.router.lifespan_context

@@ -5,6 +5,7 @@ did, also on Ctrl-C or an error."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import json
 import os
@@ -97,31 +98,26 @@ def ours(env: dict[str, str], log_path: Path) -> Iterator[Server]:
         yield server
 
 
-@contextmanager
-def bare(env: dict[str, str], log_path: Path) -> Iterator[Server]:
+def bare(env: dict[str, str], log_path: Path) -> contextlib.AbstractContextManager[Server]:
     """bench/bare_server.py, given ours' environment so that its uvicorn and transport settings
-    are ours; ready at the first good server/discover (it has no /ready)."""
+    are ours."""
+    return _sdk_server("bare", "bench.bare_server", env, log_path)
 
-    def ready(base: str) -> bool:
-        send(f"{base}/mcp", discover())
-        return True
 
-    command = [sys.executable, "-m", "bench.bare_server"]
-    with _running("bare", command, env, log_path, ready) as server:
-        yield server
+def floor(env: dict[str, str], log_path: Path) -> contextlib.AbstractContextManager[Server]:
+    """bench/floor_server.py: the bare server plus one Postgres read (ours' database and query)."""
+    return _sdk_server("floor", "bench.floor_server", env, log_path)
 
 
 @contextmanager
-def floor(env: dict[str, str], log_path: Path) -> Iterator[Server]:
-    """bench/floor_server.py: the bare server plus one Postgres read (ours' database and query);
-    ready at the first good server/discover."""
+def _sdk_server(name: str, module: str, env: dict[str, str], log_path: Path) -> Iterator[Server]:
+    """A bare SDK server: ready at the first good server/discover (it has no /ready)."""
 
     def ready(base: str) -> bool:
         send(f"{base}/mcp", discover())
         return True
 
-    command = [sys.executable, "-m", "bench.floor_server"]
-    with _running("floor", command, env, log_path, ready) as server:
+    with _running(name, [sys.executable, "-m", module], env, log_path, ready) as server:
         yield server
 
 

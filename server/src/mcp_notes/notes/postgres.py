@@ -96,14 +96,14 @@ class PostgresNotes:
             list(tags),
         )
         assert row is not None
-        return _note(row)
+        return note_from_row(row)
 
     async def get(self, owner: Owner, note_id: str) -> Note | None:
         key = _uuid(note_id)
         if key is None:
             return None
         row = await self._one(GET_NOTE, owner.tenant, owner.subject, key)
-        return _note(row) if row else None
+        return note_from_row(row) if row else None
 
     async def update(
         self,
@@ -132,7 +132,7 @@ class PostgresNotes:
             expected_version,
         )
         if row:
-            return _note(row)
+            return note_from_row(row)
         current = await self.get(owner, note_id)
         if current is not None:
             raise VersionConflict(note_id, current.version, expected_version)
@@ -247,7 +247,7 @@ def _uuid(note_id: str) -> uuid.UUID | None:
         return None
 
 
-def _note(row: asyncpg.Record) -> Note:
+def note_from_row(row: asyncpg.Record) -> Note:
     return Note(
         id=row["id"],
         title=row["title"],
