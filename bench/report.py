@@ -88,7 +88,7 @@ def _floor(o: Outcome) -> None:
     """Where get_note's gap goes: the floor server does the same Postgres read and nothing else."""
     bare, floor, ours = (_cpu_us(runs) for runs in (o.bare, o.floor, o.ours))
     name = o.label.split(" ")[0]
-    print(f"\nfloor under {name}: the bare SDK + ours' Postgres read and row conversion (read_note), nothing else")
+    print(f"\nfloor under {name}: the bare SDK + ours' Postgres read (read_note), nothing else")
     line("  req/s p50 p99 µs/req", _cells(o.floor).strip())
     line("  floor/bare", f"{_ratio(o.floor, o.bare):.2f}  (one Postgres read: {floor - bare:+.0f} µs of CPU)")
     line("  ours/floor", f"{_ratio(o.ours, o.floor):.2f}  (our layers: {ours - floor:+.0f} µs of CPU)")
