@@ -5,28 +5,17 @@ unchunked and closes), and the client gets the whole answer at once with a Conte
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from tests.server.issuer import free_port
+from tests.verify.threaded_listener import threaded_listener
 
 DROPPED = (b"connection", b"transfer-encoding", b"content-length", b"keep-alive")
 
 
 @contextmanager
 def buffering_proxy(upstream_port: int) -> Iterator[int]:
-    port = free_port()
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    stop = asyncio.Event()
-
-    handlers: set[asyncio.Task[None]] = set()
-
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        handlers.add(task)
         up_writer: asyncio.StreamWriter | None = None
         try:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -65,27 +54,6 @@ def buffering_proxy(upstream_port: int) -> Iterator[int]:
             if up_writer is not None:
                 up_writer.close()
             writer.close()
-            handlers.discard(task)
 
-    async def serve() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", port)
-        ready.set()
-        async with server:
-            await stop.wait()
-            # A stream that never ends is still being buffered: give it up.
-            for task in list(handlers):
-                task.cancel()
-            await asyncio.gather(*handlers, return_exceptions=True)
-
-    def run() -> None:
-        loop.run_until_complete(serve())
-        loop.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    ready.wait(5)
-    try:
+    with threaded_listener(handle) as port:  # a stream that never ends is given up at the end
         yield port
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(5)

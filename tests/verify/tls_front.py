@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import ssl
 import subprocess
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.server.issuer import free_port
+from tests.verify.threaded_listener import threaded_listener
 
 
 def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
@@ -62,13 +61,8 @@ def make_certificates(directory: Path) -> tuple[Path, Path, Path]:
 
 @contextmanager
 def tls_front(cert: Path, key: Path, upstream_port: int, *, downgrade: bool = False) -> Iterator[int]:
-    port = free_port()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert, key)
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    stop = asyncio.Event()
-    handlers: set[asyncio.Task[None]] = set()
 
     async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -81,9 +75,6 @@ def tls_front(cert: Path, key: Path, upstream_port: int, *, downgrade: bool = Fa
             writer.close()
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        handlers.add(task)
         try:
             if downgrade:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -101,27 +92,6 @@ def tls_front(cert: Path, key: Path, upstream_port: int, *, downgrade: bool = Fa
             await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
         except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
             writer.close()
-        finally:
-            handlers.discard(task)
 
-    async def serve() -> None:
-        server = await asyncio.start_server(handle, "127.0.0.1", port, ssl=context)
-        ready.set()
-        async with server:
-            await stop.wait()
-            for task in list(handlers):
-                task.cancel()
-            await asyncio.gather(*handlers, return_exceptions=True)
-
-    def run() -> None:
-        loop.run_until_complete(serve())
-        loop.close()
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    ready.wait(5)
-    try:
+    with threaded_listener(handle, context=context) as port:
         yield port
-    finally:
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(5)
