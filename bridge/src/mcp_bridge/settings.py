@@ -13,13 +13,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
-from mcp_notes.settings import ServingSettings
+from mcp_notes.settings import ServingSettings, SettingsError, invalid_variables
 
 Argv = Annotated[list[str] | None, NoDecode]
-
-
-class SettingsError(Exception):
-    pass
 
 
 class BridgeSettings(ServingSettings):
@@ -109,11 +105,7 @@ def load_settings(env: dict[str, str] | None = None) -> BridgeSettings:
     try:
         return BridgeSettings() if env is None else BridgeSettings.model_validate(env)
     except ValidationError as error:
-        lines = []
-        for detail in error.errors(include_url=False):
-            message = str(detail["msg"]).removeprefix("Value error, ")
-            lines.append(f"  {detail['loc'][0]}: {message}" if detail["loc"] else f"  {message}")
-        raise SettingsError("invalid environment:\n" + "\n".join(lines)) from None
+        raise SettingsError("invalid environment:\n" + "\n".join(invalid_variables(error))) from None
 
 
 def child_environment(env: dict[str, str]) -> dict[str, str]:

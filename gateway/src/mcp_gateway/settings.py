@@ -13,14 +13,17 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from mcp_gateway.routes import Route, RouteError, parse_routes
-from mcp_notes.settings import RedisSettings, ServingSettings, asymmetric_algorithms, is_loopback
+from mcp_notes.settings import (
+    RedisSettings,
+    ServingSettings,
+    SettingsError,
+    asymmetric_algorithms,
+    invalid_variables,
+    is_loopback,
+)
 
 CsvList = Annotated[list[str], NoDecode]
 Routes = Annotated[dict[str, Route], NoDecode]
-
-
-class SettingsError(Exception):
-    pass
 
 
 class GatewaySettings(RedisSettings, ServingSettings):
@@ -150,8 +153,4 @@ def load_settings(env: dict[str, str] | None = None) -> GatewaySettings:
     try:
         return GatewaySettings() if env is None else GatewaySettings.model_validate(env)
     except ValidationError as error:
-        lines = []
-        for detail in error.errors(include_url=False):
-            message = str(detail["msg"]).removeprefix("Value error, ")
-            lines.append(f"  {detail['loc'][0]}: {message}" if detail["loc"] else f"  {message}")
-        raise SettingsError("invalid environment:\n" + "\n".join(lines)) from None
+        raise SettingsError("invalid environment:\n" + "\n".join(invalid_variables(error))) from None

@@ -257,19 +257,26 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def invalid_variables(error: ValidationError) -> list[str]:
+    """One indented line per problem, naming its variable; the server, the gateway and the bridge
+    all report a bad environment this way."""
+    lines: list[str] = []
+    for detail in error.errors(include_url=False):
+        message = str(detail["msg"]).removeprefix("Value error, ")
+        if detail["loc"]:  # one variable
+            lines.append(f"  {detail['loc'][0]}: {message}")
+        else:  # a cross-variable check, already named
+            lines.append(f"  {message}")
+    return lines
+
+
 def load_settings(env: dict[str, str] | None = None, *, serving: bool = True) -> Settings:
     """Settings from `env` (default: the process environment), or one SettingsError.
     `serving=False` for the one-shot commands, which need no public URL or issuer."""
     try:
         settings = Settings() if env is None else Settings.model_validate(env)
     except ValidationError as error:
-        lines: list[str] = []
-        for detail in error.errors(include_url=False):
-            message = str(detail["msg"]).removeprefix("Value error, ")
-            if detail["loc"]:  # one variable
-                lines.append(f"  {detail['loc'][0]}: {message}")
-            else:  # a cross-variable check, already named
-                lines.append(f"  {message}")
+        lines = invalid_variables(error)
         if serving:  # what serve needs besides, read from the raw values: all problems at once
             raw = env if env is not None else dict(os.environ)
             lines += [
