@@ -15,11 +15,11 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from mcp_deploy.aws.alarm import alarm
 from mcp_deploy.aws.cron import eventbridge_cron
 from mcp_deploy.aws.iam import Role, policy, service_role
 from mcp_deploy.aws.images import built_image, repository
 from mcp_deploy.aws.platform.network import Network
+from mcp_deploy.aws.scheduled_task_alarms import failed_run_alarm
 from mcp_deploy.aws.security import POSTGRES_PORT, allow, https_out, security_group
 from mcp_deploy.names import physical_name
 from mcp_deploy.platform_spec import PlatformSpec
@@ -108,7 +108,17 @@ def backups(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     family_prefix = physical_name(name, "backup", limit=200)
-    _failure_alarm(name, cluster, family_prefix, topic, parent)
+    # One alarm for every server's dumps and restores: their task families share the prefix.
+    failed_run_alarm(
+        f"{name}-backup",
+        (name, "backup"),
+        cluster,
+        {"prefix": f"family:{family_prefix}"},
+        topic,
+        parent,
+        rule_description="A backup or restore task failed",
+        alarm_description="A database backup (or restore) run failed",
+    )
     return Backups(
         bucket=bucket,
         image=image,
@@ -121,60 +131,6 @@ def backups(
         schedule=schedule,
         ephemeral_gib=ephemeral_gib(spec.postgres.storage_gb),
         rules=rules,
-    )
-
-
-def stopped_task_pattern(
-    cluster: aws.ecs.Cluster, group: dict[str, str] | str, failed: bool
-) -> pulumi.Output[str]:
-    """ECS task state changes of stopped backup tasks (`group` is family:<name> or a prefix
-    match), that failed (a non-zero exit, or never started) or succeeded (exit 0)."""
-    outcome: dict[str, object] = (
-        {
-            "$or": [
-                {"containers": {"exitCode": [{"anything-but": 0}]}},
-                {"stopCode": ["TaskFailedToStart"]},
-            ]
-        }
-        if failed
-        else {"containers": {"exitCode": [0]}}
-    )
-    return pulumi.Output.json_dumps(
-        {
-            "source": ["aws.ecs"],
-            "detail-type": ["ECS Task State Change"],
-            "detail": {"clusterArn": [cluster.arn], "lastStatus": ["STOPPED"], "group": [group], **outcome},
-        }
-    )
-
-
-def _failure_alarm(
-    name: str, cluster: aws.ecs.Cluster, family_prefix: str, topic: aws.sns.Topic, parent: pulumi.Resource
-) -> None:
-    """Any backup (or restore) task that stops with a non-zero exit or fails to start."""
-    rule = aws.cloudwatch.EventRule(
-        f"{name}-backup-failed",
-        name=physical_name(name, "backup-failed", limit=64),
-        description="A backup or restore task failed",
-        event_pattern=stopped_task_pattern(cluster, {"prefix": f"family:{family_prefix}"}, failed=True),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    alarm(
-        f"{name}-backup-failed",
-        (name, "backup-failed"),
-        "A database backup (or restore) run failed",
-        aws.cloudwatch.MetricAlarmArgs(
-            namespace="AWS/Events",
-            metric_name="MatchedEvents",
-            dimensions={"RuleName": rule.name},
-            statistic="Sum",
-            period=300,
-            evaluation_periods=1,
-            comparison_operator="GreaterThanOrEqualToThreshold",
-            threshold=1,
-        ),
-        topic,
-        parent,
     )
 
 
