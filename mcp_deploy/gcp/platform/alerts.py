@@ -1,7 +1,10 @@
 """Cloud Monitoring alert policies on the shared parts (Cloud SQL CPU and disk, Redis memory,
-backup runs), to the platform's email channel; servers add their own (server/alerts.py)."""
+backup runs; restore-drill runs from drill.py), to the platform's email channel; servers add their
+own (server/alerts.py)."""
 
 from __future__ import annotations
+
+from datetime import timedelta
 
 import pulumi
 import pulumi_gcp as gcp
@@ -10,8 +13,11 @@ from mcp_deploy.platform_spec import GcpSpec
 
 Threshold = gcp.monitoring.AlertPolicyConditionConditionThresholdArgs
 Aggregation = gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs
-# A day of runs plus an hour of slack for a slow dump (alignment periods go up to 25 hours).
-BACKUP_WINDOW = "90000s"
+# The longest alignment period an alert condition takes; a longer window adds the rest as the
+# time the condition must hold (no success in 25 h, for another 24 h: none in 49 h).
+MAX_ALIGNMENT = timedelta(hours=25)
+# A day of runs plus an hour of slack for a slow dump.
+BACKUP_WINDOW = timedelta(hours=25)
 
 
 def channel(
@@ -125,17 +131,41 @@ def backup_alerts(
     channels: list[pulumi.Output[str]],
     parent: pulumi.Resource,
 ) -> None:
-    """A failed run, and no successful run for a day. The second counts successes over 25 hours
-    and treats no data as a breach: a metric-absence condition cannot look back a full day
-    (23.5 hours at most) and would fire before every nightly run."""
+    job_run_alerts(
+        f"{name}-backup",
+        google,
+        job,
+        channels,
+        parent,
+        failed="a backup run failed",
+        missing="no successful backup for a day",
+        window=missing_window(BACKUP_WINDOW),
+    )
+
+
+def job_run_alerts(
+    name: str,
+    google: GcpSpec,
+    job: gcp.cloudrunv2.Job,
+    channels: list[pulumi.Output[str]],
+    parent: pulumi.Resource,
+    *,
+    failed: str,
+    missing: str,
+    window: tuple[str, str],
+) -> None:
+    """`{name}-failed`: a run of `job` failed. `{name}-missing`: no run succeeded within `window`
+    (from `missing_window`). The second counts successes and treats no data as a breach, so a job
+    that never ran alerts too: a metric-absence condition cannot look back a full day (23.5 hours
+    at most) and would fire before every nightly run."""
     runs = pulumi.Output.concat(
         'resource.type="cloud_run_job" AND resource.label.job_name="',
         job.name,
         '" AND metric.type="run.googleapis.com/job/completed_execution_count"',
     )
     alert_policy(
-        f"{name}-backup-failed",
-        "a backup run failed",
+        f"{name}-failed",
+        failed,
         google,
         channels,
         Threshold(
@@ -147,18 +177,26 @@ def backup_alerts(
         ),
         parent,
     )
+    alignment, duration = window
     alert_policy(
-        f"{name}-backup-missing",
-        "no successful backup for a day",
+        f"{name}-missing",
+        missing,
         google,
         channels,
         Threshold(
             filter=pulumi.Output.concat(runs, ' AND metric.label.result="succeeded"'),
-            aggregations=align("ALIGN_SUM", "REDUCE_SUM", period=BACKUP_WINDOW),
+            aggregations=align("ALIGN_SUM", "REDUCE_SUM", period=alignment),
             comparison="COMPARISON_LT",
             threshold_value=1,
-            duration="0s",
+            duration=duration,
             evaluation_missing_data="EVALUATION_MISSING_DATA_ACTIVE",
         ),
         parent,
     )
+
+
+def missing_window(stale: timedelta) -> tuple[str, str]:
+    """(alignment period, duration) that together look back `stale`, in whole minutes."""
+    alignment = min(stale, MAX_ALIGNMENT)
+    rest = timedelta(minutes=(stale - alignment) // timedelta(minutes=1))
+    return f"{int(alignment.total_seconds())}s", f"{int(rest.total_seconds())}s"

@@ -15,6 +15,7 @@ import pulumi_gcp as gcp
 
 from mcp_deploy.gcp.image import built
 from mcp_deploy.gcp.names import account_id, compute_name, run_name
+from mcp_deploy.gcp.platform.job_schedule import run_on_schedule
 from mcp_deploy.gcp.platform.network import Network
 from mcp_deploy.gcp.platform.registry import Registry
 from mcp_deploy.platform_spec import BackupSpec, GcpSpec
@@ -144,7 +145,17 @@ def backup_jobs(
     backup = job("backup", ["dump"], store.writer)
     restore = job("restore", ["restore"], store.reader)
     drill = job("drill", ["drill", "--all"], store.reader)
-    _schedule(name, spec, google, backup, apis, parent)
+    run_on_schedule(
+        name,
+        "backup",
+        backup,
+        google,
+        apis,
+        parent,
+        cron=spec.schedule,
+        title="backup",
+        description="pg_dump of every server database that asked for backups, to Cloud Storage",
+    )
     restore_command = pulumi.Output.concat(
         "gcloud run jobs execute ",
         restore.name,
@@ -231,58 +242,4 @@ def _job(
             ),
         ),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=needs),
-    )
-
-
-def _schedule(
-    name: str,
-    spec: BackupSpec,
-    google: GcpSpec,
-    backup: gcp.cloudrunv2.Job,
-    apis: list[gcp.projects.Service],
-    parent: pulumi.Resource,
-) -> None:
-    child = pulumi.ResourceOptions(parent=parent, depends_on=apis)
-    trigger = gcp.serviceaccount.Account(
-        f"{name}-backup-trigger",
-        project=google.project,
-        account_id=account_id(name, "backup-trigger"),
-        display_name="mcp-deploy: starts the backup job",
-        opts=child,
-    )
-    invoker = gcp.cloudrunv2.JobIamMember(
-        f"{name}-backup-trigger-runs-job",
-        project=google.project,
-        location=google.region,
-        name=backup.name,
-        role="roles/run.invoker",
-        member=pulumi.Output.concat("serviceAccount:", trigger.email),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-    gcp.cloudscheduler.Job(
-        f"{name}-backup",
-        project=google.project,
-        region=google.region,
-        name=run_name(name, "backup"),
-        description="pg_dump of every server database that asked for backups, to Cloud Storage",
-        schedule=spec.schedule,
-        time_zone="Etc/UTC",
-        attempt_deadline="1800s",
-        retry_config=gcp.cloudscheduler.JobRetryConfigArgs(retry_count=3),
-        http_target=gcp.cloudscheduler.JobHttpTargetArgs(
-            http_method="POST",
-            uri=pulumi.Output.concat(
-                "https://run.googleapis.com/v2/projects/",
-                google.project,
-                "/locations/",
-                google.region,
-                "/jobs/",
-                backup.name,
-                ":run",
-            ),
-            oauth_token=gcp.cloudscheduler.JobHttpTargetOauthTokenArgs(
-                service_account_email=trigger.email, scope="https://www.googleapis.com/auth/cloud-platform"
-            ),
-        ),
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*apis, invoker]),
     )
