@@ -18,15 +18,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mcp_deploy.k8s.images import built_image
-from mcp_deploy.k8s.meta import POSTGRES_CLIENT, labels, metadata
+from mcp_deploy.k8s.meta import metadata
+from mcp_deploy.k8s.platform.backup_cronjob import BackupPod, Runs, backup_cron_job
 from mcp_deploy.k8s.platform.drill import restore_drill
 from mcp_deploy.k8s.platform.postgres import Postgres
-from mcp_deploy.k8s.pods import container_security, pod_security, postgres_ca, scratch_tmp
+from mcp_deploy.k8s.pods import postgres_ca, scratch_tmp
 from mcp_deploy.names import physical_name
 from mcp_deploy.platform_spec import PlatformSpec
 
 BACKUP_BUILD = "backup"  # the platform's backup image, relative to the project
-BACKUP_USER = 10001  # the image's non-root user
 
 
 @dataclass(frozen=True)
@@ -88,57 +88,36 @@ def backups(
         env_from.append(
             k8s.core.v1.EnvFromSourceArgs(secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=k.backup_secret))
         )
-    container = k8s.core.v1.ContainerArgs(
-        name="backup",
+    pod = BackupPod(
+        namespace=namespace,
+        instance=instance,
+        platform_instance=platform_instance,
         image=image,
-        args=["dump"],  # entrypoint mcp-backup
-        env=[k8s.core.v1.EnvVarArgs(name="BACKUP_URL", value=k.backup_url)],
+        account=account.metadata.name,
+        backup_url=k.backup_url,
         env_from=env_from,
-        resources=k8s.core.v1.ResourceRequirementsArgs(
-            requests={"cpu": "100m", "memory": "256Mi"}, limits={"cpu": "1", "memory": "1Gi"}
-        ),
-        security_context=container_security(),
-        volume_mounts=mounts,
+        volumes=volumes,
+        mounts=mounts,
     )
-    cron_job = k8s.batch.v1.CronJob(
+    cron_job = backup_cron_job(
         f"{name}-backup",
-        metadata=metadata(instance, namespace, "backup", instance),
-        spec=k8s.batch.v1.CronJobSpecArgs(
+        pod,
+        cron_name=instance,
+        component="backup",
+        args=["dump"],
+        runs=Runs(
             schedule=spec.backup.schedule,
-            time_zone="Etc/UTC",
-            concurrency_policy="Forbid",
-            starting_deadline_seconds=600,
-            successful_jobs_history_limit=3,
-            failed_jobs_history_limit=3,
-            job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                spec=k8s.batch.v1.JobSpecArgs(
-                    backoff_limit=2,
-                    active_deadline_seconds=3600,
-                    template=k8s.core.v1.PodTemplateSpecArgs(
-                        metadata=k8s.meta.v1.ObjectMetaArgs(
-                            labels={**labels("backup", instance), POSTGRES_CLIENT: platform_instance}
-                        ),
-                        spec=k8s.core.v1.PodSpecArgs(
-                            service_account_name=account.metadata.name,
-                            automount_service_account_token=False,
-                            restart_policy="OnFailure",
-                            security_context=pod_security(BACKUP_USER),
-                            containers=[container],
-                            volumes=volumes,
-                        ),
-                    ),
-                )
-            ),
+            deadline_seconds=3600,
+            retries=2,
+            restart_policy="OnFailure",
+            successes_kept=3,
         ),
         opts=pulumi.ResourceOptions(
             parent=parent,
             depends_on=[*depends_on, urls, account, *([postgres.cluster] if postgres.cluster else [])],
         ),
     )
-    restore_drill(
-        name, spec, namespace, platform_instance, instance, postgres, image, account.metadata.name,
-        volumes, mounts, env_from, [*depends_on, urls, account], parent,
-    )  # fmt: skip
+    restore_drill(name, spec, pod, postgres, [*depends_on, urls, account], parent)
     return Backups(
         cron_job=cron_job,
         urls_secret=physical_name(name, "backup-urls"),

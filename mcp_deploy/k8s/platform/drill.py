@@ -14,7 +14,7 @@ that never started or was killed counts as well as one that found a bad dump.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -25,14 +25,14 @@ import pulumi_random as random
 
 from mcp_deploy.drill_schedule import drill_schedule, stale_after
 from mcp_deploy.k8s.cronjob_alerts import no_success_for, run_failed
-from mcp_deploy.k8s.meta import POSTGRES_CLIENT, labels, metadata
+from mcp_deploy.k8s.meta import metadata
+from mcp_deploy.k8s.platform.backup_cronjob import BackupPod, Runs, backup_cron_job
 from mcp_deploy.k8s.platform.postgres import PORT, Postgres
-from mcp_deploy.k8s.pods import POSTGRES_CA_DIR, container_security, pod_security
+from mcp_deploy.k8s.pods import POSTGRES_CA_DIR
 from mcp_deploy.names import physical_name
 from mcp_deploy.platform_spec import PlatformSpec
 
 DRILL_ROLE = "mcp_drill"  # one per CloudNativePG cluster, as the cluster is one per platform
-DRILL_USER = 10001  # the backup image's non-root user
 RUN_DEADLINE_SECONDS = 3 * 3600  # restores the whole database: longer than a dump takes
 
 
@@ -46,74 +46,35 @@ class RestoreDrill:
 def restore_drill(
     name: str,
     spec: PlatformSpec,
-    namespace: str,
-    platform_instance: str,
-    backup_instance: str,
+    backup: BackupPod,
     postgres: Postgres,
-    image: pulumi.Input[str],
-    account: pulumi.Input[str],
-    volumes: list[k8s.core.v1.VolumeArgs],
-    mounts: list[k8s.core.v1.VolumeMountArgs],
-    env_from: list[k8s.core.v1.EnvFromSourceArgs],
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> RestoreDrill:
     cron_name = physical_name(name, "drill", limit=52)  # CronJob names: 52, Jobs add 11
-    waits = list(depends_on)
-    sources = list(env_from)
+    pod, waits = backup, list(depends_on)
     if postgres.cluster_name is not None:
         url_secret, role_resources = _drill_role(
-            name, namespace, backup_instance, postgres, depends_on, parent
+            name, backup.namespace, backup.instance, postgres, depends_on, parent
         )
-        sources.append(
-            k8s.core.v1.EnvFromSourceArgs(
-                secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=url_secret.metadata.name)
-            )
+        drill_url = k8s.core.v1.EnvFromSourceArgs(
+            secret_ref=k8s.core.v1.SecretEnvSourceArgs(name=url_secret.metadata.name)
         )
+        pod = replace(backup, env_from=[*backup.env_from, drill_url])
         waits += [url_secret, *role_resources]
-    container = k8s.core.v1.ContainerArgs(
-        name="drill",
-        image=image,
-        args=["drill", "--all"],  # entrypoint mcp-backup
-        env=[k8s.core.v1.EnvVarArgs(name="BACKUP_URL", value=spec.k8s.backup_url)],
-        env_from=sources,
-        resources=k8s.core.v1.ResourceRequirementsArgs(
-            requests={"cpu": "100m", "memory": "256Mi"}, limits={"cpu": "1", "memory": "1Gi"}
-        ),
-        security_context=container_security(),
-        volume_mounts=mounts,
-    )
-    cron_job = k8s.batch.v1.CronJob(
+    cron_job = backup_cron_job(
         f"{name}-drill",
-        metadata=metadata(cron_name, namespace, "drill", backup_instance),
-        spec=k8s.batch.v1.CronJobSpecArgs(
+        pod,
+        cron_name=cron_name,
+        component="drill",
+        args=["drill", "--all"],
+        runs=Runs(
             schedule=drill_schedule(spec.backup.schedule),
-            time_zone="Etc/UTC",
-            concurrency_policy="Forbid",
-            starting_deadline_seconds=600,
-            successful_jobs_history_limit=1,
-            failed_jobs_history_limit=3,
-            job_template=k8s.batch.v1.JobTemplateSpecArgs(
-                spec=k8s.batch.v1.JobSpecArgs(
-                    # A failed drill is a finding, not a flake: one run, its log says why.
-                    backoff_limit=0,
-                    active_deadline_seconds=RUN_DEADLINE_SECONDS,
-                    template=k8s.core.v1.PodTemplateSpecArgs(
-                        metadata=k8s.meta.v1.ObjectMetaArgs(
-                            # The backup's instance: its NetworkPolicy (Postgres, object store) applies.
-                            labels={**labels("drill", backup_instance), POSTGRES_CLIENT: platform_instance}
-                        ),
-                        spec=k8s.core.v1.PodSpecArgs(
-                            service_account_name=account,
-                            automount_service_account_token=False,
-                            restart_policy="Never",
-                            security_context=pod_security(DRILL_USER),
-                            containers=[container],
-                            volumes=volumes,
-                        ),
-                    ),
-                )
-            ),
+            deadline_seconds=RUN_DEADLINE_SECONDS,
+            # A failed drill is a finding, not a flake: one run, its log says why.
+            retries=0,
+            restart_policy="Never",
+            successes_kept=1,
         ),
         opts=pulumi.ResourceOptions(parent=parent, depends_on=waits),
     )
@@ -123,12 +84,14 @@ def restore_drill(
             f"{name}-drill-alerts",
             api_version="monitoring.coreos.com/v1",
             kind="PrometheusRule",
-            metadata=metadata(physical_name(name, "drill-alerts"), namespace, "drill", backup_instance),
+            metadata=metadata(
+                physical_name(name, "drill-alerts"), backup.namespace, "drill", backup.instance
+            ),
             spec={
                 "groups": [
                     rule_group(
                         physical_name(name, "drill"),
-                        namespace,
+                        backup.namespace,
                         cron_name,
                         spec.domain,
                         stale_after(spec.backup.schedule),
