@@ -22,11 +22,6 @@ if TYPE_CHECKING:
     from mcp_deploy.aws.platform import AwsPlatform
 
 
-def url_env(server: str) -> str:
-    """`fastmcp-tools` -> `PG_URL_FASTMCP_TOOLS` (the backup image's contract)."""
-    return "PG_URL_" + server.upper().replace("-", "_")
-
-
 def scheduled_backup_task(
     job: str,
     server: str,

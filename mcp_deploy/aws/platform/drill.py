@@ -20,9 +20,10 @@ import pulumi_aws as aws
 
 from mcp_deploy.aws.cron import eventbridge_cron
 from mcp_deploy.aws.iam import Role
-from mcp_deploy.aws.platform.backup_task import scheduled_backup_task, url_env
+from mcp_deploy.aws.platform.backup_task import scheduled_backup_task
 from mcp_deploy.aws.scheduled_task_alarms import failed_run_alarm, no_success_alarm
 from mcp_deploy.aws.secret import StoredSecret
+from mcp_deploy.backup_contract import database_url_env
 from mcp_deploy.drill_schedule import drill_schedule, stale_after
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import ServerSpec
@@ -54,7 +55,7 @@ def server_drill(
         platform,
         family=family,
         command=["drill", "--all"],
-        secrets={url_env(spec.name): url, "PG_DRILL_URL": postgres.admin_url},
+        secrets={database_url_env(spec.name): url, "PG_DRILL_URL": postgres.admin_url},
         task_role=stored.restore_role,  # lists and reads dumps, writes nothing
         execution_role=execution_role,
         schedule=eventbridge_cron(drill_schedule(platform.spec.backup.schedule)),

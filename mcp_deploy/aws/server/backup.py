@@ -9,10 +9,11 @@ import pulumi_aws as aws
 
 from mcp_deploy.aws.iam import Role
 from mcp_deploy.aws.platform import AwsPlatform
-from mcp_deploy.aws.platform.backup_task import scheduled_backup_task, url_env
+from mcp_deploy.aws.platform.backup_task import scheduled_backup_task
 from mcp_deploy.aws.platform.drill import server_drill
 from mcp_deploy.aws.scheduled_task_alarms import no_success_alarm
 from mcp_deploy.aws.secret import StoredSecret
+from mcp_deploy.backup_contract import database_url_env
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import ServerSpec
 
@@ -39,7 +40,7 @@ def backup(
         platform,
         family=family,
         command=["dump"],
-        secrets={url_env(spec.name): url},
+        secrets={database_url_env(spec.name): url},
         task_role=stored.task_role,
         execution_role=execution_role,
         schedule=stored.schedule,

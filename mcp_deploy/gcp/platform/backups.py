@@ -55,10 +55,6 @@ class BackupJobs:
     drill: gcp.cloudrunv2.Job  # restore drills: the restore job's account and secrets (platform/drill.py)
 
 
-def backup_env(server: str) -> str:
-    return "PG_URL_" + server.upper().replace("-", "_")
-
-
 def backup_store(
     name: str,
     spec: BackupSpec,

@@ -5,8 +5,9 @@ Run service, and its place among the gateway's routes (/<name><path>)."""
 import pulumi
 import pulumi_gcp as gcp
 
+from mcp_deploy.backup_contract import database_url_env
 from mcp_deploy.gcp.names import account_id
-from mcp_deploy.gcp.platform.backups import BackupSource, backup_env
+from mcp_deploy.gcp.platform.backups import BackupSource
 from mcp_deploy.gcp.platform.collector import collector_container, collector_grants
 from mcp_deploy.gcp.platform.component import GcpPlatform
 from mcp_deploy.gcp.platform.data import redis_url
@@ -128,7 +129,7 @@ class GcpServer(pulumi.ComponentResource):
             for label, account in (("backup", platform.backups.writer), ("restore", platform.backups.reader))
         )
         return BackupSource(
-            env=backup_env(name),
+            env=database_url_env(name),
             secret=url.secret,
             version=url.version,
             grants=grants,

@@ -37,11 +37,6 @@ class Backups:
     bucket: str
 
 
-def url_env(server: str) -> str:
-    """`fastmcp-tools` -> `PG_URL_FASTMCP_TOOLS` (the backup image's contract)."""
-    return "PG_URL_" + server.upper().replace("-", "_")
-
-
 def backups(
     name: str,
     spec: PlatformSpec,

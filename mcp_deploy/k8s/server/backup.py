@@ -9,7 +9,8 @@ import base64
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mcp_deploy.k8s.platform.backups import Backups, url_env
+from mcp_deploy.backup_contract import database_url_env
+from mcp_deploy.k8s.platform.backups import Backups
 
 
 def backup_entry(
@@ -21,6 +22,6 @@ def backup_entry(
     return k8s.core.v1.SecretPatch(
         f"{name}-backup-url",
         metadata=k8s.meta.v1.ObjectMetaPatchArgs(name=backups.urls_secret, namespace=namespace),
-        data={url_env(name): pulumi.Output.secret(encoded)},
+        data={database_url_env(name): pulumi.Output.secret(encoded)},
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[backups.cron_job]),
     )
