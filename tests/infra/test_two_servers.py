@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 import pytest
+import yaml
 
 from tests.harness.program import ProgramRun, run_program
 from tests.harness.stack_files import ROOT
@@ -161,6 +162,13 @@ def _env_values(value: Any, name: str) -> list[str]:
 
 
 def test_the_stack_file_is_the_one_described() -> None:
-    text = (ROOT / "Pulumi.multi.yaml").read_text()
-    assert "port: 3000" in text
-    assert "secure:" in text  # the team server's key is stored as a secret, never plain
+    """The contract the tests here check is the stack file's: read it, not a copy of it."""
+    config = yaml.safe_load((ROOT / "Pulumi.multi.yaml").read_text())["config"]
+    tools = config["mcp-deploy:servers"]["tools"]
+    assert tools["port"] == 3000
+    assert tools["health"] == {"liveness": "/healthz", "readiness": "/healthz"}
+    assert not {"postgres", "redis", "build"} & tools.keys()
+    # The team server's key names a stack key that holds it encrypted, never in plain text.
+    [(env, key)] = tools["secrets"].items()
+    assert env == "TOOLS_API_KEY"
+    assert set(config[f"mcp-deploy:{key}"]) == {"secure"}
