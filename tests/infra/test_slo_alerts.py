@@ -271,6 +271,25 @@ def test_kubernetes_routes_alerts_to_a_webhook_whose_url_is_in_a_secret() -> Non
     _nowhere_else(run, secret)
 
 
+def test_every_kubernetes_alert_carries_the_namespace_the_webhook_route_matches() -> None:
+    """The operator routes an AlertmanagerConfig only alerts labelled with its namespace; an
+    aggregating expression (sum / sum, max, sum by (le)) drops the label, so every alert rule
+    must set it itself, or it fires and reaches no one."""
+    run = strict("kubernetes")
+    [config] = run.of_type("kubernetes:monitoring.coreos.com/v1alpha1:AlertmanagerConfig")
+    namespace = config.inputs["metadata"]["namespace"]
+    alerts = [
+        rule
+        for prometheus_rule in run.of_type("kubernetes:monitoring.coreos.com/v1:PrometheusRule")
+        for group in prometheus_rule.inputs["spec"]["groups"]
+        for rule in group["rules"]
+        if "alert" in rule
+    ]
+    names = {rule["alert"] for rule in alerts}
+    assert {"McpHigh5xxRate", "McpPostgresCpu", "McpRedisMemory", "McpAvailabilityBudgetBurn"} <= names
+    assert [rule["alert"] for rule in alerts if rule["labels"].get("namespace") != namespace] == []
+
+
 def test_kubernetes_refuses_a_webhook_without_the_operator() -> None:
     run = run_program(
         "dev",

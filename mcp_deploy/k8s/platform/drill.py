@@ -24,6 +24,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from mcp_deploy.drill_schedule import drill_schedule, stale_after
+from mcp_deploy.k8s.alert_routing import routed
 from mcp_deploy.k8s.cronjob_alerts import no_success_for, run_failed
 from mcp_deploy.k8s.meta import metadata
 from mcp_deploy.k8s.platform.backup_cronjob import BackupPod, Runs, backup_cron_job
@@ -117,7 +118,7 @@ def rule_group(group: str, namespace: str, cron_job: str, domain: str, stale: ti
                 "alert": "McpRestoreDrillFailed",
                 "expr": failed,
                 "for": "0m",
-                "labels": {"severity": "page"},
+                "labels": {"severity": "page", **routed(namespace)},
                 "annotations": {
                     "summary": f"A restore drill failed on {domain}",
                     "description": f"kubectl -n {namespace} logs job/<the failed job>: one JSON line per"
@@ -128,7 +129,7 @@ def rule_group(group: str, namespace: str, cron_job: str, domain: str, stale: ti
                 "alert": "McpRestoreDrillMissing",
                 "expr": missing,
                 "for": "0m",
-                "labels": {"severity": "page"},
+                "labels": {"severity": "page", **routed(namespace)},
                 "annotations": {
                     "summary": f"No successful restore drill on {domain} for {hours} hours"
                     " (two backup periods)"

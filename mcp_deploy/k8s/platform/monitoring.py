@@ -9,6 +9,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mcp_deploy.k8s.alert_routing import routed
 from mcp_deploy.k8s.cronjob_alerts import no_success_for, run_failed
 from mcp_deploy.k8s.meta import metadata, selector
 from mcp_deploy.k8s.platform.gateway import GatewayAddress
@@ -82,7 +83,7 @@ def alert_rules(
                 "alert": alert,
                 "expr": expr,
                 "for": duration,
-                "labels": {"severity": "page"},
+                "labels": {"severity": "page", **routed(namespace)},
                 "annotations": {"summary": f"{alert} on {domain}"},
             }
             for alert, expr, duration in rules

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mcp_deploy.k8s.alert_routing import routed
 from mcp_deploy.k8s.meta import metadata, selector
 from mcp_deploy.server_spec import ServerSpec
 
@@ -61,7 +62,7 @@ def server_monitoring(
                             "alert": alert,
                             "expr": expr,
                             "for": duration,
-                            "labels": {"severity": "page", "server": spec.name},
+                            "labels": {"severity": "page", "server": spec.name, **routed(namespace)},
                             "annotations": {"summary": f"{alert}: {spec.public_url(domain)}"},
                         }
                         for alert, expr, duration in rules

@@ -18,6 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mcp_deploy.k8s.alert_routing import routed
 from mcp_deploy.k8s.meta import metadata
 from mcp_deploy.slo import BURN_RATES, WINDOWS, BurnRate, Indicator, Slo, duration
 
@@ -53,12 +54,12 @@ def rule_groups(server: str, slo: Slo, namespace: str, gateway: str, url: str) -
         rules.append({"record": f"{ERRORS}{w}", "expr": f"{errors} / {requests}", "labels": labels})
         rules.append({"record": f"{SLOW}{w}", "expr": f"1 - {fast} / {calls}", "labels": labels})
     for indicator in ("availability", "latency"):
-        rules += [_alert(server, slo, indicator, rate, scope, url) for rate in BURN_RATES]
+        rules += [_alert(server, slo, indicator, rate, namespace, scope, url) for rate in BURN_RATES]
     return [{"name": f"{namespace}-{gateway}-{server}-slo", "rules": rules}]
 
 
 def _alert(
-    server: str, slo: Slo, indicator: Indicator, rate: BurnRate, scope: str, url: str
+    server: str, slo: Slo, indicator: Indicator, rate: BurnRate, namespace: str, scope: str, url: str
 ) -> dict[str, Any]:
     record = ERRORS if indicator == "availability" else SLOW
     threshold = slo.threshold(indicator, rate)
@@ -71,7 +72,7 @@ def _alert(
     return {
         "alert": "McpAvailabilityBudgetBurn" if indicator == "availability" else "McpLatencyBudgetBurn",
         "expr": f"{record}{long}{{{scope}}} > {threshold} and {record}{short}{{{scope}}} > {threshold}",
-        "labels": {"severity": rate.severity, "server": server, "window": long},
+        "labels": {"severity": rate.severity, "server": server, "window": long, **routed(namespace)},
         "annotations": {
             "summary": f"{server}: error budget burning {rate.factor:g}x over {long} and {short}",
             "description": f"Objective {what} over 30 days ({url}); at this rate "
