@@ -10,6 +10,7 @@ import sys
 import textwrap
 
 from mcp_notes.heap import YOUNG_THRESHOLD
+from tests.server.entry_point import collector_when_the_app_is_imported
 
 # DrainingServer, as `serve` runs it, on a port of its own, started and stopped in-process.
 SERVE_ONCE = textwrap.dedent(
@@ -58,26 +59,5 @@ def test_serving_freezes_the_start_up_heap_and_collects_from_then_on() -> None:
 
 
 def test_the_entry_point_pauses_collections_before_importing_the_app() -> None:
-    """`mcp-notes` and `python -m mcp_notes` both enter through main(), which must pause the
-    collector before the app's modules (most of start-up) are imported."""
-    probe = textwrap.dedent(
-        """
-        import contextlib, gc, importlib.abc, sys
-        seen = []
-
-        class Spy(importlib.abc.MetaPathFinder):
-            def find_spec(self, name, path, target=None):
-                if name == "mcp_notes.app":
-                    seen.append(gc.isenabled())
-
-        sys.meta_path.insert(0, Spy())
-        from mcp_notes.__main__ import main
-        assert "mcp_notes.app" not in sys.modules, "imported with the entry point, before any pause"
-        with contextlib.redirect_stdout(None), contextlib.suppress(SystemExit):
-            main(["--help"])
-        print(seen)
-        """
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "[False]", "the app was imported with the collector running"
+    """`mcp-notes` and `python -m mcp_notes` both enter through main()."""
+    assert collector_when_the_app_is_imported("mcp_notes.__main__", "mcp_notes.app") == "[False]"

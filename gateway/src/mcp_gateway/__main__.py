@@ -1,47 +1,19 @@
-"""mcp-gateway serve | dev
+"""mcp-gateway: the entry point (the commands are in cli.py).
 
-`serve` (the default): the gateway from the environment (see README).
-`dev`: the local platform for `make dev` (see dev.py).
-"""
+The collector is paused before anything heavy is imported: see mcp_notes/heap.py."""
 
 from __future__ import annotations
 
-import argparse
-import contextlib
 import sys
 
-from mcp_gateway.app import create_app
-from mcp_gateway.settings import GatewaySettings, SettingsError, load_settings
-from mcp_notes import logs, telemetry
-from mcp_notes.serving import DrainingServer, uvicorn_config
+from mcp_notes import heap
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="mcp-gateway", description="The platform's one public MCP endpoint")
-    commands = parser.add_subparsers(dest="command")
-    commands.add_parser("serve", help="serve the gateway (the default)")
-    commands.add_parser("dev", help="our notes server behind the gateway on http://127.0.0.1:8000")
-    options = parser.parse_args(argv)
-    if options.command == "dev":
-        from mcp_gateway.dev import run_dev
+    heap.pause()
+    from mcp_gateway.cli import main as run  # after the pause: importing is most of start-up
 
-        return run_dev()
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        print(f"mcp-gateway: {error}", file=sys.stderr)
-        return 2
-    logs.configure(settings.log_level)
-    return serve(settings)
-
-
-def serve(settings: GatewaySettings) -> int:
-    telemetry.setup("mcp-gateway")
-    app, gateway = create_app(settings)
-    server = DrainingServer(uvicorn_config(app, settings), gateway.drain, settings)
-    with contextlib.suppress(KeyboardInterrupt):
-        server.run()
-    return 0
+    return run(argv)
 
 
 if __name__ == "__main__":

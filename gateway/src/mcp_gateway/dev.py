@@ -67,7 +67,7 @@ def run_dev() -> int:
         print(f"mcp-gateway: {error}", file=sys.stderr)
         return 2
     logs.configure(settings.log_level)
-    from mcp_gateway.__main__ import serve
+    from mcp_gateway.cli import serve
 
     # The gateway first, then the notes server: with auth on, notes fetches the gateway's keys as
     # it starts, and a gateway that is not up yet would leave it without keys for its first call.
