@@ -10,7 +10,6 @@ both indicators, the short window's reset, the long window's hold). promtool is 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -21,6 +20,7 @@ import pytest
 from mcp_deploy.k8s.server.slo import rule_groups, rules_file
 from mcp_deploy.slo import Slo
 from tests.harness.program import run_program
+from tests.infra.promtool import promtool
 
 HERE = Path(__file__).resolve().parent / "prometheus" / "slo"
 TESTS = sorted(HERE.glob("*_test.yaml"))
@@ -34,16 +34,6 @@ SERVERS = {
         "slo": {"availability": 99.9, "latencyP99Ms": 250},
     },
 }
-
-
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        message = "promtool not found: apt-get install prometheus (Debian's package ships it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return found
 
 
 @pytest.fixture(scope="module")
