@@ -95,6 +95,7 @@ async def test_one_trace_from_the_client_through_gateway_and_bridge_into_the_chi
 
     expected = {
         ("mcp-gateway", "tools/call echo"),
+        ("mcp-gateway", "MCP send tools/call echo"),
         ("mcp-bridge", "tools/call echo"),
         ("mcp-bridge", "MCP send tools/call echo"),
         ("trace-child", "tools/call echo"),
@@ -106,11 +107,14 @@ async def test_one_trace_from_the_client_through_gateway_and_bridge_into_the_chi
     traced.receiver.wait_for(complete)
     spans = traced.receiver.in_trace(trace_id)
     gateway = one(spans, "mcp-gateway", "tools/call echo")
+    forwarded = one(spans, "mcp-gateway", "MCP send tools/call echo")
     bridge = one(spans, "mcp-bridge", "tools/call echo")
     sent = one(spans, "mcp-bridge", "MCP send tools/call echo")
     child = one(spans, "trace-child", "tools/call echo")
     assert gateway.parent_id == client_span
-    assert bridge.parent_id == gateway.span_id
+    assert forwarded.parent_id == gateway.span_id
+    assert bridge.parent_id == forwarded.span_id
+    assert (gateway.kind, forwarded.kind) == ("server", "client")
     assert (bridge.kind, sent.kind, child.kind) == ("server", "client", "server")
     assert sent.parent_id == bridge.span_id
     assert child.parent_id == sent.span_id  # the context reached the child in params._meta

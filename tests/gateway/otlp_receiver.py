@@ -33,6 +33,8 @@ class Span:
     kind: str
     attributes: dict[str, Any]
     status: str
+    start_ns: int
+    end_ns: int
 
 
 class Receiver:
@@ -81,6 +83,8 @@ class Receiver:
                             kind=KIND.get(span.kind, "unspecified"),
                             attributes={a.key: _value(a.value) for a in span.attributes},
                             status=STATUS.get(span.status.code, "unset"),
+                            start_ns=span.start_time_unix_nano,
+                            end_ns=span.end_time_unix_nano,
                         )
                     )
         with self._lock:

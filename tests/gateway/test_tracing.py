@@ -107,6 +107,7 @@ async def test_a_traceparent_header_is_one_trace_through_gateway_and_server(
     traced.receiver.wait_for(both_services(trace_id, "tools/call create_note"))
     spans = traced.receiver.in_trace(trace_id)
     gateway = one(spans, "mcp-gateway", "tools/call create_note")
+    upstream = one(spans, "mcp-gateway", "MCP send tools/call create_note")
     server = one(spans, "mcp-notes", "tools/call create_note")
     assert gateway.parent_id == client_span
     assert gateway.kind == "server"
@@ -118,8 +119,18 @@ async def test_a_traceparent_header_is_one_trace_through_gateway_and_server(
     assert gateway.attributes["http.response.status_code"] == 200
     assert gateway.attributes["jsonrpc.request.id"]
     assert "error.type" not in gateway.attributes
-    # The server continues the gateway's span, not the client's: the gateway is a hop in the tree.
-    assert server.parent_id == gateway.span_id
+    # The upstream exchange is the gateway's CLIENT span, under its SERVER span, and the server
+    # continues it, not the client's span: the gateway is a hop in the tree.
+    assert upstream.kind == "client"
+    assert upstream.parent_id == gateway.span_id
+    assert upstream.attributes["server.address"] == "127.0.0.1"
+    assert upstream.attributes["server.port"] == int(gateway.attributes["mcp_gateway.upstream"].split(":")[1])
+    assert upstream.attributes["url.full"] == f"http://{gateway.attributes['mcp_gateway.upstream']}/mcp"
+    assert upstream.attributes["http.response.status_code"] == 200
+    assert upstream.attributes["gen_ai.tool.name"] == "create_note"
+    assert upstream.status != "error"
+    assert gateway.start_ns <= upstream.start_ns <= upstream.end_ns <= gateway.end_ns
+    assert server.parent_id == upstream.span_id
     assert server.attributes["gen_ai.tool.name"] == "create_note"
     assert server.attributes["jsonrpc.request.id"] == gateway.attributes["jsonrpc.request.id"]
     assert server.status != "error"
@@ -141,10 +152,12 @@ async def test_a_traceparent_in_meta_is_continued_when_there_is_no_header(traced
     traced.receiver.wait_for(both_services(trace_id, "tools/call search_notes"))
     spans = traced.receiver.in_trace(trace_id)
     gateway = one(spans, "mcp-gateway", "tools/call search_notes")
+    upstream = one(spans, "mcp-gateway", "MCP send tools/call search_notes")
     server = one(spans, "mcp-notes", "tools/call search_notes")
     assert gateway.parent_id == client_span
-    # The gateway replaced the caller's _meta traceparent with its own span.
-    assert server.parent_id == gateway.span_id
+    # The gateway replaced the caller's _meta traceparent with its own (CLIENT) span.
+    assert upstream.parent_id == gateway.span_id
+    assert server.parent_id == upstream.span_id
     spans = assert_connected(traced.receiver, trace_id, client_span)
 
 
@@ -160,13 +173,20 @@ def test_an_unreachable_upstream_is_an_error_span(traced: Traced) -> None:
         },
     )
     assert response.status_code == 502
-    spans = traced.receiver.wait_for(lambda s: any(x.trace_id == trace_id for x in s))
-    span = one([s for s in spans if s.trace_id == trace_id], "mcp-gateway", "tools/call echo")
+    spans = traced.receiver.wait_for(lambda s: len([x for x in s if x.trace_id == trace_id]) >= 2)
+    mine = [s for s in spans if s.trace_id == trace_id]
+    span = one(mine, "mcp-gateway", "tools/call echo")
     assert span.parent_id == client_span
     assert span.status == "error"
     assert span.attributes["error.type"] == "upstream_connect"
     assert span.attributes["mcp_gateway.outcome"] == "upstream_connect"
     assert span.attributes["http.response.status_code"] == 502
+    # The exchange that failed: no status from the upstream, only why it failed.
+    upstream = one(mine, "mcp-gateway", "MCP send tools/call echo")
+    assert upstream.parent_id == span.span_id
+    assert upstream.status == "error"
+    assert upstream.attributes["error.type"] == "connect"
+    assert "http.response.status_code" not in upstream.attributes
 
 
 def test_a_request_refused_before_forwarding_still_has_its_span(traced: Traced) -> None:

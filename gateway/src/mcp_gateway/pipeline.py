@@ -141,9 +141,10 @@ class RoutePipeline:
         cookie = await self._affinity_cookie(session_id)
         if cookie:
             headers.append((b"cookie", cookie.encode("latin-1")))
-        body = tracing.outgoing(scope, headers, body)  # the gateway's span to the upstream, if tracing
         query = scope.get("query_string", b"")
         url = f"{self.scheme}://{address}{self.route.path}{rest}" + (f"?{query.decode()}" if query else "")
+        body = tracing.outgoing(scope, headers, body, url)  # the gateway's spans to the upstream, if tracing
+        status, failure = 0, ""
         try:
             async with cancel_on_disconnect(receive):
                 try:
@@ -156,6 +157,7 @@ class RoutePipeline:
                         self.settings.upstream_read_timeout,
                     )
                 except UpstreamFailed as failed:
+                    failure = failed.kind
                     await self._upstream_failed(send, exchange, failed, session_id)
                     return
                 try:
@@ -171,12 +173,14 @@ class RoutePipeline:
                         await self.sessions.forget(self.route.name, session_id)
                     exchange.outcome = "ok" if status < 400 else f"upstream_{status}"
                     if not await stream_back(response, send, []):
-                        exchange.outcome = "upstream_broke"
+                        exchange.outcome, failure = "upstream_broke", "broke"
                         self.metrics.upstream_errors.labels(self.route.name, "protocol").inc()
                 finally:
                     response.close()  # a no-op once stream_back released it; else drops the connection
         except ClientGone:
-            exchange.outcome = "client_gone"
+            exchange.outcome, failure = "client_gone", "client_gone"
+        finally:
+            tracing.called(scope, status, failure)
 
     async def _address(self, session_id: str | None) -> str | None:
         """host:port to send to; None when the session's replica is gone."""

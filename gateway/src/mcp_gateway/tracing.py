@@ -1,12 +1,16 @@
-"""The gateway's span: one per request on a route, with the MCP attributes (semantic conventions
-for MCP: `mcp.method.name`, `gen_ai.tool.name`, `jsonrpc.request.id`, `mcp.session.id`,
-`error.type`), the route, the outcome and the status, handed on to the upstream.
+"""The gateway's spans: one SERVER span per request on a route, with the MCP attributes (semantic
+conventions for MCP: `mcp.method.name`, `gen_ai.tool.name`, `jsonrpc.request.id`,
+`mcp.session.id`, `error.type`), the route, the outcome and the status; and under it, for a
+request that is forwarded, one CLIENT span for the upstream exchange (dial to the last byte
+relayed back, with the upstream's address and status), handed on to the upstream. The two apart
+show how much of a slow request was the gateway's (auth, limits, waiting for a connection) and
+how much the server's.
 
-Its parent is the caller's context: `params._meta` (traceparent/tracestate, the MCP SDK's
-convention) first, as the SDK server does, else the W3C `traceparent` header. The upstream gets the
-gateway's span both ways: as its `traceparent` header, and in the `_meta` of each JSON-RPC request
-(replacing the caller's), so that a server which handles a stateful session's messages in a task
-of their own, where the header's context does not reach, still continues this trace.
+The SERVER span's parent is the caller's context: `params._meta` (traceparent/tracestate, the MCP
+SDK's convention) first, as the SDK server does, else the W3C `traceparent` header. The upstream
+gets the CLIENT span both ways: as its `traceparent` header, and in the `_meta` of each JSON-RPC
+request (replacing the caller's), so that a server which handles a stateful session's messages in
+a task of their own, where the header's context does not reach, still continues this trace.
 
 Only when tracing is on (mcp_notes.telemetry): off, `begin` returns None and nothing here runs.
 The span starts when the request arrives but is created once the body is read (`start_time`),
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import time
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import orjson
 from starlette.types import Scope
@@ -33,6 +38,7 @@ class ForwardTrace:
         self.scope = scope
         self.started_ns = time.time_ns()
         self.span: Any = None
+        self.call: Any = None  # the CLIENT span, while the upstream exchange lasts
         self.status = 0
 
     def start(self, message: dict[str, Any] | None) -> Any:
@@ -82,6 +88,8 @@ class ForwardTrace:
         outcome = exchange.outcome or (
             "ok" if 0 < status < 400 else f"http_{status}" if status else "no_response"
         )
+        if self.call is not None:  # cut short (cancelled): the exchange ends with the request
+            called(self.scope, 0)
         span.set_attribute("mcp_gateway.outcome", outcome)
         if exchange.upstream:
             span.set_attribute("mcp_gateway.upstream", exchange.upstream)
@@ -105,18 +113,37 @@ def begin(scope: Scope) -> ForwardTrace | None:
     return trace
 
 
-def outgoing(scope: Scope, headers: list[tuple[bytes, bytes]], body: bytes | None) -> bytes | None:
-    """Start the span (if tracing) and hand its context to the upstream: `headers` in place, and
-    the body returned with its `_meta` rewritten when it is a JSON-RPC request."""
+def outgoing(scope: Scope, headers: list[tuple[bytes, bytes]], body: bytes | None, url: str) -> bytes | None:
+    """Start the SERVER span and its CLIENT span (if tracing) and hand the CLIENT span's context
+    to the upstream: `headers` in place, and the body returned with its `_meta` rewritten when it
+    is a JSON-RPC request. `called` ends the CLIENT span."""
     forward: ForwardTrace | None = scope.get(KEY)
     if forward is None:
         return body
     from opentelemetry import propagate, trace
 
     message = _message(body)
-    span = forward.start(message)
+    server = forward.start(message)
+    parts = urlsplit(url)
+    attributes = {
+        "http.request.method": scope["method"],
+        "server.address": parts.hostname or "",
+        "server.port": parts.port or (443 if parts.scheme == "https" else 80),
+        # Without the query: it is the caller's, and may carry what a trace backend should not keep.
+        "url.full": urlunsplit(parts._replace(query="")),
+        **(_mcp_attributes(message) if message is not None else {}),
+    }
+    # Named as the MCP SDK names its client spans (the bridge's too), so client and server spans
+    # of one call read apart in a trace view; a request that is not JSON-RPC, by its HTTP method.
+    named = "mcp.method.name" in attributes
+    forward.call = trace.get_tracer("mcp-gateway").start_span(
+        f"MCP send {_name(attributes, scope['method'])}" if named else scope["method"],
+        context=trace.set_span_in_context(server),
+        kind=trace.SpanKind.CLIENT,
+        attributes=attributes,
+    )
     carrier: dict[str, str] = {}
-    propagate.inject(carrier, context=trace.set_span_in_context(span))
+    propagate.inject(carrier, context=trace.set_span_in_context(forward.call))
     headers[:] = [(k, v) for k, v in headers if k not in CONTEXT_HEADERS]
     headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in carrier.items()]
     if message is None or "id" not in message or not isinstance(message.get("method"), str):
@@ -130,6 +157,24 @@ def outgoing(scope: Scope, headers: list[tuple[bytes, bytes]], body: bytes | Non
     meta |= {k: v for k, v in carrier.items() if k in ("traceparent", "tracestate")}
     params["_meta"] = meta
     return orjson.dumps(message)
+
+
+def called(scope: Scope, status: int, failure: str = "") -> None:
+    """End the CLIENT span: the upstream's status (0 when it gave none), or why the exchange
+    failed (`connect`, `timeout`, `broke`, ...; `cancelled` when the request ended first)."""
+    forward: ForwardTrace | None = scope.get(KEY)
+    if forward is None or forward.call is None:
+        return
+    from opentelemetry.trace import StatusCode
+
+    span, forward.call = forward.call, None
+    if status:
+        span.set_attribute("http.response.status_code", status)
+    failure = failure or ("" if status else "cancelled")
+    if failure or status >= 500:
+        span.set_attribute("error.type", failure or str(status))
+        span.set_status(StatusCode.ERROR, failure or str(status))
+    span.end()
 
 
 def _mcp_attributes(message: dict[str, Any]) -> dict[str, Any]:
