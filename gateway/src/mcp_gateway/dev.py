@@ -28,21 +28,7 @@ GATEWAY = "http://127.0.0.1:8000"
 
 def run_dev() -> int:
     notes_port = _free_port()
-    issuer = os.environ.get("AUTH_ISSUER")
-    route_url = f"{GATEWAY}/notes/mcp"
-    notes_env = {
-        **os.environ,
-        "MCP_HOST": "127.0.0.1",
-        "MCP_PORT": str(notes_port),
-        "MCP_PUBLIC_URL": route_url,
-    }
-    notes_env.pop("AUTH_AUDIENCE", None)
-    if issuer:
-        notes_env |= {
-            "AUTH_ISSUER": f"{GATEWAY}/gateway",
-            "AUTH_JWKS_URL": f"{GATEWAY}/.well-known/jwks.json",
-            "AUTH_AUDIENCE": route_url,
-        }
+    notes_env = notes_environment(notes_port)
     routes = {
         "notes": {
             "upstream": f"http://127.0.0.1:{notes_port}",
@@ -73,7 +59,7 @@ def run_dev() -> int:
     # it starts, and a gateway that is not up yet would leave it without keys for its first call.
     started: list[subprocess.Popen[bytes]] = []
     if bridge is not None:
-        started.append(subprocess.Popen(bridge, env=_bridge_env(bridge_port)))
+        started.append(subprocess.Popen(bridge, env=bridge_environment(bridge_port)))
     threading.Thread(
         target=_start_notes_when_the_gateway_answers, args=(notes_env, started), daemon=True
     ).start()
@@ -109,8 +95,30 @@ def _bridge_command() -> list[str] | None:
     return [program, "serve"]
 
 
-def _bridge_env(port: int) -> dict[str, str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("BRIDGE_", "AUTH_"))}
+def notes_environment(port: int) -> dict[str, str]:
+    """The notes server's: on loopback behind the gateway; with AUTH_ISSUER set, it trusts the
+    gateway's tokens (the gateway validates the caller's)."""
+    route_url = f"{GATEWAY}/notes/mcp"
+    env = child_environment() | {"MCP_HOST": "127.0.0.1", "MCP_PORT": str(port), "MCP_PUBLIC_URL": route_url}
+    env.pop("AUTH_AUDIENCE", None)
+    if os.environ.get("AUTH_ISSUER"):
+        env |= {
+            "AUTH_ISSUER": f"{GATEWAY}/gateway",
+            "AUTH_JWKS_URL": f"{GATEWAY}/.well-known/jwks.json",
+            "AUTH_AUDIENCE": route_url,
+        }
+    return env
+
+
+def child_environment() -> dict[str, str]:
+    """What the notes server and the bridge inherit from `make dev`'s environment: all of it but
+    OTEL_SERVICE_NAME, which names the gateway; each child reports under its own default name
+    (mcp-notes, mcp-bridge) so that their spans are not taken for the gateway's."""
+    return {key: value for key, value in os.environ.items() if key != "OTEL_SERVICE_NAME"}
+
+
+def bridge_environment(port: int) -> dict[str, str]:
+    env = {k: v for k, v in child_environment().items() if not k.startswith(("BRIDGE_", "AUTH_"))}
     return env | {
         "BRIDGE_HOST": "127.0.0.1",
         "BRIDGE_PORT": str(port),
