@@ -300,7 +300,7 @@ def test_alert_windows_fit_each_providers_limits() -> None:
     assert missing_hours("0 3 * * *") == 49
     assert missing_hours("0 3 * * 0") == 7 * 24  # CloudWatch looks back 7 days at most
     assert missing_window(timedelta(hours=49)) == ("90000s", "86400s")
-    assert missing_window(timedelta(hours=13)) == ("46800s", "0s")
+    assert missing_window(timedelta(hours=13)) == ("43200s", "3600s")  # never held for 0 s
 
 
 def _gcp_job_name(run: ProgramRun) -> Any:

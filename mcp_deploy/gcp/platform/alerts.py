@@ -13,10 +13,14 @@ from mcp_deploy.platform_spec import GcpSpec
 
 Threshold = gcp.monitoring.AlertPolicyConditionConditionThresholdArgs
 Aggregation = gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs
-# The longest alignment period an alert condition takes; a longer window adds the rest as the
-# time the condition must hold (no success in 25 h, for another 24 h: none in 49 h).
+# The longest alignment period an alert condition takes (90000 s); a longer window adds the rest
+# as the time the condition must hold (no success in 25 h, for another 24 h: none in 49 h).
 MAX_ALIGNMENT = timedelta(hours=25)
-# A day of runs plus an hour of slack for a slow dump.
+# The shortest time a "no success" condition must hold: one that treats missing data as a breach
+# must have a non-zero duration, or the Monitoring API refuses the policy ("Conditions setting
+# evaluation_missing_data must have a non-zero duration").
+MIN_HOLD = timedelta(hours=1)
+# A day of runs plus an hour of slack for a slow dump: aligned over 24 h, held for 1 h.
 BACKUP_WINDOW = timedelta(hours=25)
 
 
@@ -196,7 +200,12 @@ def job_run_alerts(
 
 
 def missing_window(stale: timedelta) -> tuple[str, str]:
-    """(alignment period, duration) that together look back `stale`, in whole minutes."""
-    alignment = min(stale, MAX_ALIGNMENT)
-    rest = timedelta(minutes=(stale - alignment) // timedelta(minutes=1))
-    return f"{int(alignment.total_seconds())}s", f"{int(rest.total_seconds())}s"
+    """(alignment period, duration) that together look back `stale`, in whole minutes: no success
+    summed over the alignment period, for the whole duration, is none within `stale`. The duration
+    is at least MIN_HOLD (never zero), the alignment period at most MAX_ALIGNMENT."""
+    minutes = stale // timedelta(minutes=1)
+    hold = max(minutes - MAX_ALIGNMENT // timedelta(minutes=1), MIN_HOLD // timedelta(minutes=1))
+    alignment = minutes - hold
+    if alignment < 1:
+        raise ValueError(f"a window of {stale} leaves no alignment period beside {MIN_HOLD} held")
+    return f"{alignment * 60}s", f"{hold * 60}s"

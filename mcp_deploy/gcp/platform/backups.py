@@ -152,6 +152,9 @@ def backup_jobs(
         title="backup",
         description="pg_dump of every server database that asked for backups, to Cloud Storage",
     )
+    # `--args` overrides the job's arguments for one execution: that takes run.jobs.runWithOverrides
+    # (roles/run.developer on the job, or Admin), not only run.jobs.run (roles/run.invoker), which
+    # is all the schedulers' callers have. README's "Restore a backup" says so.
     restore_command = pulumi.Output.concat(
         "gcloud run jobs execute ",
         restore.name,

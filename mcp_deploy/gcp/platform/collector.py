@@ -4,7 +4,15 @@ prometheus receiver scrapes the service's /metrics over localhost into Google Ma
 (googlemanagedprometheus exporter), and with tracing on its OTLP receiver on localhost:4318 sends
 spans to Cloud Trace (googlecloud exporter). The config is in an env var (`--config=env:`): it
 holds no secret, and a changed config is a new revision. The service's account may write metrics
-and traces (roles/monitoring.metricWriter, roles/cloudtrace.agent), nothing else."""
+and traces (roles/monitoring.metricWriter, roles/cloudtrace.agent), nothing else.
+
+Each instance writes its own series: the prometheus receiver names the target `localhost:<port>`
+(service.instance.id), the same on every instance of a service, and Managed Prometheus takes its
+`instance` label from service.instance.id, so all instances would write one series (refused
+writes, counters that seem to reset). As Google's Cloud Run sidecar (run-gmp-sidecar) does, a
+transform sets it from the Cloud Run instance id the gcp detector finds: faas.instance (faas.id
+in collectors before 0.131). `cluster` needs nothing: the exporter makes it `__run__` on Cloud
+Run."""
 
 from __future__ import annotations
 
@@ -29,6 +37,15 @@ OTLP_PORT = 4318
 METRIC_WRITER = "roles/monitoring.metricWriter"
 TRACE_AGENT = "roles/cloudtrace.agent"
 TRACE_API = "cloudtrace.googleapis.com"
+INSTANCE_ID = "transform/instance_id"
+# Resource context: the Cloud Run instance id as service.instance.id, read by the exporter as the
+# `instance` label. After resourcedetection, which finds the id.
+INSTANCE_ID_STATEMENTS = [
+    'set(attributes["service.instance.id"], attributes["faas.instance"])'
+    ' where attributes["faas.instance"] != nil',
+    'set(attributes["service.instance.id"], attributes["faas.id"])'
+    ' where attributes["faas.instance"] == nil and attributes["faas.id"] != nil',
+]
 
 
 @dataclass(frozen=True)
@@ -65,6 +82,10 @@ def collector_config(t: Telemetry, service: str, metrics: MetricsUse | None) -> 
     exporters: dict[str, Any] = {}
     pipelines: dict[str, Any] = {}
     processors = ["resourcedetection", "batch"]
+    configured: dict[str, Any] = {
+        "resourcedetection": {"detectors": ["env", "gcp"], "timeout": "10s"},
+        "batch": {"timeout": "10s"},
+    }
     if metrics is not None:
         receivers["prometheus"] = {
             "config": {
@@ -84,9 +105,13 @@ def collector_config(t: Telemetry, service: str, metrics: MetricsUse | None) -> 
             }
         }
         exporters["googlemanagedprometheus"] = {}
+        configured[INSTANCE_ID] = {
+            "error_mode": "ignore",
+            "metric_statements": [{"context": "resource", "statements": INSTANCE_ID_STATEMENTS}],
+        }
         pipelines["metrics"] = {
             "receivers": ["prometheus"],
-            "processors": processors,
+            "processors": ["resourcedetection", INSTANCE_ID, "batch"],
             "exporters": ["googlemanagedprometheus"],
         }
     if t.tracing:
@@ -96,10 +121,7 @@ def collector_config(t: Telemetry, service: str, metrics: MetricsUse | None) -> 
     return json.dumps(
         {
             "receivers": receivers,
-            "processors": {
-                "resourcedetection": {"detectors": ["env", "gcp"], "timeout": "10s"},
-                "batch": {"timeout": "10s"},
-            },
+            "processors": configured,
             "exporters": exporters,
             "extensions": {"health_check": {"endpoint": f"0.0.0.0:{HEALTH_PORT}"}},
             "service": {"extensions": ["health_check"], "pipelines": pipelines},
