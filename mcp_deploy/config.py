@@ -257,6 +257,12 @@ class StackConfig(BaseModel):
         description="kubernetes: the cluster runs the Prometheus operator; add ServiceMonitor and rules",
     )
     k8s_otlp_endpoint: str | None = Field(
+    k8s_prometheus_release: str = Field(
+        "kube-prometheus-stack",
+        description="kubernetes: with k8sPrometheusOperator, the label release=<this> on our "
+        "ServiceMonitors, PodMonitor and PrometheusRules (kube-prometheus-stack selects its Helm "
+        "release's); none: no label",
+    )
         None,
         description="kubernetes: OTLP http/protobuf endpoint (http(s)://collector:4318) traces go to when "
         "tracingSampleRatio is above 0",
@@ -425,6 +431,19 @@ class StackConfig(BaseModel):
     @field_validator("external_postgres_url", "external_redis_url")
     @classmethod
     def _external_urls(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+    @field_validator("k8s_prometheus_release")
+    @classmethod
+    def _prometheus_release(cls, value: str) -> str:
+        # An empty key means unset (the default), so "none" is how a stack asks for no label.
+        if value == "none":
+            return ""
+        if not re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?", value):
+            raise reject(
+                "a label value (a Helm release name, e.g. kube-prometheus-stack: up to 63 letters, "
+                "digits, '-', '_' or '.', starting and ending alphanumeric), or none"
+            )
+        return value
+
         if value is None:
             return None
         if info.data.get("target") != "kubernetes":

@@ -62,6 +62,7 @@ def platform_args(config: StackConfig, provider: dict[str, str] | None = None) -
             prometheus_operator=config.k8s_prometheus_operator,
             otlp_endpoint=config.k8s_otlp_endpoint,
             backup_url=config.k8s_backup_url,
+            prometheus_release=config.k8s_prometheus_release,
             backup_secret=config.k8s_backup_secret,
             backup_service_account_annotations=dict(
                 item.split("=", 1) for item in config.k8s_backup_service_account_annotations

@@ -117,6 +117,10 @@ class K8sArgs(TypedDict, total=False):
     """Install the CloudNativePG operator (Helm, named per stack). Default false."""
     prometheus_operator: bool
     """The cluster runs the Prometheus operator: add ServiceMonitors and rules. Default false."""
+    prometheus_release: str
+    """With prometheus_operator, the label `release: <this>` on our ServiceMonitors, PodMonitor and
+    PrometheusRules: kube-prometheus-stack's Prometheus selects only its own Helm release's by
+    default. Default kube-prometheus-stack; "" adds no label."""
     otlp_endpoint: str
     """OTLP http/protobuf endpoint (http://collector:4318) for traces when tracing_sample_ratio is on."""
     backup_url: str

@@ -74,6 +74,7 @@ class K8sSpec:
     storage_class: str | None = None
     install_cnpg: bool = False
     prometheus_operator: bool = False
+    prometheus_release: str = "kube-prometheus-stack"  # "": no `release` label
     otlp_endpoint: str | None = None  # traces go here when tracing is on
     backup_url: str | None = None
     backup_secret: str | None = None

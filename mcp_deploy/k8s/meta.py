@@ -6,6 +6,8 @@ stacks sharing a namespace, and two servers of one platform, never select each o
 
 from __future__ import annotations
 
+import re
+
 import pulumi_kubernetes as k8s
 
 PART_OF = {"app.kubernetes.io/part-of": "mcp-deploy"}
@@ -14,6 +16,11 @@ INSTANCE = "app.kubernetes.io/instance"
 # platform's instance name; the data tier's NetworkPolicies admit exactly them.
 POSTGRES_CLIENT = "mcp-deploy.io/postgres-client"
 REDIS_CLIENT = "mcp-deploy.io/redis-client"
+# kube-prometheus-stack's Prometheus selects only ServiceMonitors, PodMonitors and PrometheusRules
+# labelled `release: <its Helm release>` (the chart's `*SelectorNilUsesHelmValues: true`); ours
+# carry the label with the release named in k8s.prometheus_release.
+RELEASE = "release"
+LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")  # 63 at most
 
 
 def labels(component: str, instance: str) -> dict[str, str]:
@@ -36,3 +43,14 @@ def metadata(
     return k8s.meta.v1.ObjectMetaArgs(
         name=name, namespace=namespace, labels=labels(component, instance), annotations=annotations
     )
+
+
+def operator_metadata(
+    name: str, namespace: str, component: str, instance: str, release: str
+) -> k8s.meta.v1.ObjectMetaArgs:
+    """For the objects a Prometheus selects by label (ServiceMonitor, PodMonitor, PrometheusRule):
+    `release: <release>` besides ours, unless `release` is ""."""
+    found = labels(component, instance)
+    if release:
+        found[RELEASE] = release
+    return k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels=found)

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mcp_deploy.dashboards.metrics import PLATFORM_LABEL, SERVICE_LABEL
-from mcp_deploy.k8s.meta import metadata, selector
+from mcp_deploy.k8s.meta import operator_metadata, selector
 from mcp_deploy.server_spec import MetricsUse
 
 
@@ -30,6 +30,7 @@ def service_monitor(
     platform: str,
     metrics: MetricsUse,
     server_port: int,
+    release: str,
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> k8s.apiextensions.CustomResource:
@@ -48,7 +49,7 @@ def service_monitor(
         f"{name}-metrics-monitor",
         api_version="monitoring.coreos.com/v1",
         kind="ServiceMonitor",
-        metadata=metadata(f"{instance}-metrics", namespace, name, instance),
+        metadata=operator_metadata(f"{instance}-metrics", namespace, name, instance, release),
         spec={"selector": {"matchLabels": selector(instance)}, "endpoints": [endpoint]},
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
     )

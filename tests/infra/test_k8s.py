@@ -78,7 +78,7 @@ def test_every_manifest_validates_strictly(run: ProgramRun) -> None:
     assert core >= 25
     assert custom == {
         "Cluster", "Database", "DatabaseRole", "Certificate", "ClusterIssuer", "Gateway", "HTTPRoute",
-        "ServiceMonitor", "PrometheusRule",
+        "ServiceMonitor", "PodMonitor", "PrometheusRule",
     }  # fmt: skip
 
 
@@ -377,12 +377,16 @@ def test_image_tags_name_the_context_and_hash_all_of_it(run: ProgramRun, tmp_pat
 # --- options ---------------------------------------------------------------------------------
 
 
-def test_plain_ingress_entry_has_no_gateway_and_no_controller_annotations() -> None:
+def test_plain_ingress_entry_has_no_gateway_and_only_ingress_nginx_stream_timeouts() -> None:
     run = run_fixture(platform={"entry": "ingress", "ingress_class": "traefik"})
     assert of_kind(run, "Gateway") == []
     assert of_kind(run, "HTTPRoute") == []
     [ingress] = [r.inputs for r in of_kind(run, "Ingress")]
-    assert "annotations" not in ingress["metadata"]
+    # Inert on other controllers (test_k8s_review.py checks their values).
+    assert set(ingress["metadata"]["annotations"]) == {
+        "nginx.ingress.kubernetes.io/proxy-read-timeout",
+        "nginx.ingress.kubernetes.io/proxy-send-timeout",
+    }
     assert ingress["spec"]["ingressClassName"] == "traefik"
     [rule] = ingress["spec"]["rules"]
     assert rule["host"] == "mcp.example.com"

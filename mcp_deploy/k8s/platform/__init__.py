@@ -18,6 +18,7 @@ import pulumi_kubernetes as k8s
 from mcp_deploy.bridge_image import bridge_base_image
 from mcp_deploy.k8s import netpol
 from mcp_deploy.k8s.images import built_image, registry_access
+from mcp_deploy.k8s.meta import LABEL_VALUE
 from mcp_deploy.k8s.platform.backups import Backups, backups
 from mcp_deploy.k8s.platform.dashboard import dashboard_config_map
 from mcp_deploy.k8s.platform.entry import GATEWAY_POD_LABEL, Entry, entry
@@ -28,7 +29,7 @@ from mcp_deploy.k8s.platform.gateway import (
     gateway_workload,
     issuer,
 )
-from mcp_deploy.k8s.platform.monitoring import gateway_monitor, platform_alerts
+from mcp_deploy.k8s.platform.monitoring import gateway_monitor, platform_alerts, postgres_monitor
 from mcp_deploy.k8s.platform.namespace import namespace
 from mcp_deploy.k8s.platform.policies import platform_policies
 from mcp_deploy.k8s.platform.postgres import Postgres, postgres
@@ -77,7 +78,6 @@ class K8sPlatform(pulumi.ComponentResource):
                 self.instance,
                 k.storage_class,
                 k.install_cnpg,
-                k.prometheus_operator,
                 in_namespace,
                 self,
             )
@@ -114,6 +114,7 @@ class K8sPlatform(pulumi.ComponentResource):
             redis=self.redis,
             backups=self.backups,
             backup_secret=k.backup_secret,
+            scraped=k.prometheus_operator,
             depends_on=in_namespace,
             parent=self,
         )
@@ -126,9 +127,14 @@ class K8sPlatform(pulumi.ComponentResource):
                 self.postgres.cluster_name if self.postgres else None,
                 self.redis.name if self.redis and self.redis.in_cluster else None,
                 self.backups.instance if self.backups else None,
+                k.prometheus_release,
                 in_namespace,
                 self,
             )
+            if self.postgres is not None and self.postgres.cluster is not None:
+                postgres_monitor(
+                    name, self.postgres, ns, self.instance, k.prometheus_release, in_namespace, self
+                )
         alert_webhook(
             name, spec.alert_webhook_url, k.prometheus_operator, ns, self.instance, in_namespace, self
         )
@@ -181,7 +187,7 @@ class K8sPlatform(pulumi.ComponentResource):
             [deployment], self,
         )  # fmt: skip
         if k.prometheus_operator:
-            gateway_monitor(name, self.gateway, self._in_namespace, self)
+            gateway_monitor(name, self.gateway, k.prometheus_release, self._in_namespace, self)
         dashboard_config_map(
             name,
             self.namespace_name,
@@ -223,6 +229,8 @@ def _check(spec: PlatformSpec) -> None:
         problems.append("k8s.gateway_class is required with the Gateway entry (clusters name theirs)")
     if not k.registry:
         problems.append("k8s.registry is required: the gateway's image is built and pushed there")
+    if k.prometheus_release and not LABEL_VALUE.fullmatch(k.prometheus_release):
+        problems.append(f"k8s.prometheus_release {k.prometheus_release!r} is not a label value")
     if k.entry == "ingress" and not k.entry_namespace:
         problems.append(
             "k8s.entry_namespace (the ingress controller's namespace) is required with entry ingress"

@@ -51,7 +51,9 @@ def backups(
         return None
     if k.registry is None:
         raise ValueError("kubernetes backups: k8s.registry is required to push the backup image")
-    instance = physical_name(name, "backup")
+    # Also the CronJob's name (and the alerts' and dashboard's `cronjob`): 52 at most, as its
+    # Jobs add 11 characters.
+    instance = physical_name(name, "backup", limit=52)
     inside = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
     image = built_image(f"{name}-backup-image", BACKUP_BUILD, k.registry, parent)
     urls = k8s.core.v1.Secret(

@@ -26,7 +26,7 @@ import pulumi_random as random
 from mcp_deploy.drill_schedule import drill_schedule, stale_after
 from mcp_deploy.k8s.alert_routing import routed
 from mcp_deploy.k8s.cronjob_alerts import no_success_for, run_failed
-from mcp_deploy.k8s.meta import metadata
+from mcp_deploy.k8s.meta import metadata, operator_metadata
 from mcp_deploy.k8s.platform.backup_cronjob import BackupPod, Runs, backup_cron_job
 from mcp_deploy.k8s.platform.postgres import PORT, Postgres
 from mcp_deploy.k8s.pods import POSTGRES_CA_DIR
@@ -85,8 +85,12 @@ def restore_drill(
             f"{name}-drill-alerts",
             api_version="monitoring.coreos.com/v1",
             kind="PrometheusRule",
-            metadata=metadata(
-                physical_name(name, "drill-alerts"), backup.namespace, "drill", backup.instance
+            metadata=operator_metadata(
+                physical_name(name, "drill-alerts"),
+                backup.namespace,
+                "drill",
+                backup.instance,
+                spec.k8s.prometheus_release,
             ),
             spec={
                 "groups": [

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mcp_deploy.k8s import netpol
 from mcp_deploy.k8s.meta import labels, metadata, selector
 from mcp_deploy.k8s.platform.gateway_policy import gateway_policy
 from mcp_deploy.k8s.platform.gateway_secret import gateway_secret, secret_env_names
@@ -120,6 +121,7 @@ def gateway_workload(
         found.upstreams,
         found.redis,
         found.scraped,
+        netpol.otlp(spec.k8s.otlp_endpoint, spec.tracing_sample_ratio),
         depends_on,
         parent,
     )

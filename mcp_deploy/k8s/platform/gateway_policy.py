@@ -1,7 +1,8 @@
 """The gateway's NetworkPolicy. In: the entry's pods (the only public traffic), the servers that
 verify its tokens (its JWKS), and Prometheus when the operator scrapes it, all on the gateway's
-port. Out: DNS, each server's pods on the server's own port, Redis, and public HTTPS (the
-OAuth issuer's JWKS). The servers' own policies admit only the gateway (server/policy.py)."""
+port. Out: DNS, each server's pods on the server's own port, Redis, the OTLP collector when
+tracing, and public HTTPS (the OAuth issuer's JWKS). The servers' own policies admit only the
+gateway (server/policy.py)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ def gateway_policy(
     upstreams: list[Upstream],
     redis: Redis | None,
     scraped: bool,
+    tracing: list[k8s.networking.v1.NetworkPolicyEgressRuleArgs],
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> k8s.networking.v1.NetworkPolicy:
@@ -38,6 +40,7 @@ def gateway_policy(
     ]
     if redis is not None:
         egress.append(redis_egress(redis))
+    egress += tracing
     egress.append(netpol.public_https())
     return k8s.networking.v1.NetworkPolicy(
         f"{name}-gateway",

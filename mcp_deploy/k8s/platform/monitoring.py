@@ -1,6 +1,6 @@
 """With the Prometheus operator: alerts on the shared parts (database CPU and disk, Redis memory,
-backups that failed or have not succeeded for a day), and the gateway's ServiceMonitor.
-Per-server alerts are the servers'."""
+backups that failed or have not succeeded for a day), the gateway's ServiceMonitor and the
+Postgres instances' PodMonitor. Per-server alerts are the servers'."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import pulumi_kubernetes as k8s
 
 from mcp_deploy.k8s.alert_routing import routed
 from mcp_deploy.k8s.cronjob_alerts import no_success_for, run_failed
-from mcp_deploy.k8s.meta import metadata, selector
+from mcp_deploy.k8s.meta import operator_metadata, selector
 from mcp_deploy.k8s.platform.gateway import GatewayAddress
+from mcp_deploy.k8s.platform.postgres import METRICS_PORT_NAME, Postgres
 from mcp_deploy.names import physical_name
 
 DAY_SECONDS = 24 * 3600
@@ -26,6 +27,7 @@ def platform_alerts(
     postgres_cluster: str | None,
     redis_name: str | None,
     backup_job: str | None,
+    release: str,
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> k8s.apiextensions.CustomResource | None:
@@ -36,7 +38,7 @@ def platform_alerts(
         f"{name}-alerts",
         api_version="monitoring.coreos.com/v1",
         kind="PrometheusRule",
-        metadata=metadata(physical_name(name, "alerts"), namespace, "platform", instance),
+        metadata=operator_metadata(physical_name(name, "alerts"), namespace, "platform", instance, release),
         spec={"groups": [group]},
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
     )
@@ -92,17 +94,53 @@ def alert_rules(
 
 
 def gateway_monitor(
-    name: str, address: GatewayAddress, depends_on: list[pulumi.Resource], parent: pulumi.Resource
+    name: str,
+    address: GatewayAddress,
+    release: str,
+    depends_on: list[pulumi.Resource],
+    parent: pulumi.Resource,
 ) -> k8s.apiextensions.CustomResource:
     """The gateway's /metrics (per route, server and tool), scraped from its private Service."""
     return k8s.apiextensions.CustomResource(
         f"{name}-gateway-monitor",
         api_version="monitoring.coreos.com/v1",
         kind="ServiceMonitor",
-        metadata=metadata(address.instance, address.namespace, "gateway", address.instance),
+        metadata=operator_metadata(address.instance, address.namespace, "gateway", address.instance, release),
         spec={
             "selector": {"matchLabels": selector(address.instance)},
             "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
         },
         opts=pulumi.ResourceOptions(parent=parent, depends_on=[*depends_on, address.service]),
+    )
+
+
+def postgres_monitor(
+    name: str,
+    postgres: Postgres,
+    namespace: str,
+    instance: str,
+    release: str,
+    depends_on: list[pulumi.Resource],
+    parent: pulumi.Resource,
+) -> k8s.apiextensions.CustomResource:
+    """CloudNativePG's exporter (port `metrics`, 9187) on the cluster's instance pods. Ours, not
+    the operator's (`enablePodMonitor`): CloudNativePG 1.30 deprecates that for a PodMonitor one
+    makes oneself, and the Cluster has no field that would label the operator's with `release`.
+    Not named like the cluster, which is the operator's PodMonitor's name: a stack that had it
+    on creates ours while the operator is still deleting its own."""
+    return k8s.apiextensions.CustomResource(
+        f"{name}-postgres-monitor",
+        api_version="monitoring.coreos.com/v1",
+        kind="PodMonitor",
+        metadata=operator_metadata(
+            physical_name(name, "postgres-metrics"), namespace, "postgres", instance, release
+        ),
+        spec={
+            # What CloudNativePG's own PodMonitor selects: the instances, not the operator's jobs.
+            "selector": {"matchLabels": {**postgres.pod_labels, "cnpg.io/podRole": "instance"}},
+            "podMetricsEndpoints": [{"port": METRICS_PORT_NAME, "interval": "30s"}],
+        },
+        opts=pulumi.ResourceOptions(
+            parent=parent, depends_on=[*depends_on, *([postgres.cluster] if postgres.cluster else [])]
+        ),
     )

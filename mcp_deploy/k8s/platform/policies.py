@@ -14,7 +14,7 @@ import pulumi_kubernetes as k8s
 from mcp_deploy.k8s import netpol
 from mcp_deploy.k8s.meta import POSTGRES_CLIENT, metadata, selector
 from mcp_deploy.k8s.platform.backups import Backups
-from mcp_deploy.k8s.platform.postgres import CNPG_NAMESPACE, Postgres
+from mcp_deploy.k8s.platform.postgres import CNPG_NAMESPACE, METRICS_PORT, Postgres
 from mcp_deploy.k8s.platform.postgres import PORT as POSTGRES_PORT
 from mcp_deploy.k8s.platform.redis import PORT as REDIS_PORT
 from mcp_deploy.k8s.platform.redis import Redis
@@ -48,6 +48,7 @@ def platform_policies(
     redis: Redis | None,
     backups: Backups | None,
     backup_secret: str | None,
+    scraped: bool,
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> list[k8s.networking.v1.NetworkPolicy]:
@@ -84,16 +85,24 @@ def platform_policies(
         )
     clients = netpol.pods({POSTGRES_CLIENT: instance})
     if postgres is not None and postgres.cluster_name is not None:
-        # CloudNativePG: clients, the operator (status on 8000), and the instances with each other.
+        # CloudNativePG: clients, the operator (status on 8000), the instances with each other, and
+        # Prometheus on the exporter's port when it scrapes them (monitoring.postgres_monitor).
+        ingress = [
+            netpol.Ingress(from_=[clients], ports=netpol.tcp(POSTGRES_PORT)),
+            netpol.Ingress(from_=[netpol.namespace(CNPG_NAMESPACE)], ports=netpol.tcp(8000)),
+            netpol.Ingress(from_=[netpol.pods(postgres.pod_labels)]),
+        ]
+        if scraped:
+            ingress.append(
+                netpol.Ingress(
+                    from_=[netpol.namespace(netpol.MONITORING_NAMESPACE)], ports=netpol.tcp(METRICS_PORT)
+                )
+            )
         policies.append(
             policy(
                 "postgres",
                 postgres.pod_labels,
-                [
-                    netpol.Ingress(from_=[clients], ports=netpol.tcp(POSTGRES_PORT)),
-                    netpol.Ingress(from_=[netpol.namespace(CNPG_NAMESPACE)], ports=netpol.tcp(8000)),
-                    netpol.Ingress(from_=[netpol.pods(postgres.pod_labels)]),
-                ],
+                ingress,
                 [
                     netpol.dns(),
                     netpol.Egress(to=[netpol.pods(postgres.pod_labels)]),

@@ -21,6 +21,8 @@ from mcp_deploy.platform_spec import PostgresSpec, Size
 CNPG_CHART_VERSION = "0.29.0"  # operator 1.30.0: the first with the DatabaseRole CRD
 CNPG_NAMESPACE = "cnpg-system"
 PORT = 5432
+# Each instance's exporter: "on port 9187, named metrics" (CloudNativePG, Monitoring).
+METRICS_PORT, METRICS_PORT_NAME = 9187, "metrics"
 RESOURCES: dict[Size, tuple[str, str]] = {
     "small": ("250m", "512Mi"),
     "medium": ("1", "4Gi"),
@@ -59,7 +61,6 @@ def postgres(
     instance: str,
     storage_class: str | None,
     install_cnpg: bool,
-    prometheus_operator: bool,
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> Postgres:
@@ -86,7 +87,10 @@ def postgres(
             "postgresql": {"parameters": {"log_min_duration_statement": "1000"}},
             "enableSuperuserAccess": False,
             "primaryUpdateStrategy": "unsupervised",
-            "monitoring": {"enablePodMonitor": prometheus_operator},
+            # Off (the default) even with the Prometheus operator: the platform makes its own
+            # PodMonitor (monitoring.postgres_monitor); `false` also removes the operator's one a
+            # stack made before.
+            "monitoring": {"enablePodMonitor": False},
         },
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends, protect=spec.deletion_protection),
     )

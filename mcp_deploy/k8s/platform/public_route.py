@@ -5,8 +5,9 @@ named by any route.
 Gateway entry: one HTTPRoute on the Gateway's HTTPS listener. The gateway's private paths (its
 JWKS, /metrics) get rules with no backend, which the Gateway API answers with a 500 (core
 conformance: HTTPRouteNoBackendRefs); an exact path match outranks the `/` prefix. Ingress
-entry: one plain Ingress, no controller-specific annotations; the Ingress API cannot refuse a
-path, so there the gateway itself refuses /metrics to forwarded requests (the JWKS is public keys).
+entry: one Ingress whose only annotations are ingress-nginx's stream timeouts (other controllers
+ignore them); the Ingress API cannot refuse a path, so there the gateway itself refuses /metrics
+to forwarded requests (the JWKS is public keys).
 
 An edge rate limit is implementation-specific in the Gateway API (no portable policy); none is
 added here. See the README for Envoy Gateway's BackendTrafficPolicy attached to this route.
@@ -23,7 +24,15 @@ from mcp_deploy.k8s.platform.gateway import JWKS_PATH, GatewayAddress
 
 # Streamable HTTP keeps a GET open for server-sent events; gateways' default request timeouts
 # (15 s in Envoy) would cut it.
-STREAM_TIMEOUT = "3600s"
+STREAM_TIMEOUT_SECONDS = 3600
+STREAM_TIMEOUT = f"{STREAM_TIMEOUT_SECONDS}s"
+# ingress-nginx closes a proxied connection after 60 s without a read or a write, which cuts an
+# idle stream the gateway keeps open (up to 900 s of silence): the same limit as the HTTPRoute.
+# No proxy-buffering annotation: the gateway sends `X-Accel-Buffering: no`, which nginx obeys.
+NGINX_STREAM_ANNOTATIONS = {
+    "nginx.ingress.kubernetes.io/proxy-read-timeout": str(STREAM_TIMEOUT_SECONDS),
+    "nginx.ingress.kubernetes.io/proxy-send-timeout": str(STREAM_TIMEOUT_SECONDS),
+}
 PRIVATE_PATHS = (JWKS_PATH, "/metrics")
 
 
@@ -86,7 +95,9 @@ def _ingress(
     everything = k8s.networking.v1.HTTPIngressPathArgs(path="/", path_type="Prefix", backend=backend)
     return k8s.networking.v1.Ingress(
         f"{name}-ingress",
-        metadata=metadata(instance, address.namespace, "gateway", instance),
+        metadata=metadata(
+            instance, address.namespace, "gateway", instance, annotations=dict(NGINX_STREAM_ANNOTATIONS)
+        ),
         spec=k8s.networking.v1.IngressSpecArgs(
             ingress_class_name=ingress_class,
             tls=[k8s.networking.v1.IngressTLSArgs(hosts=[domain], secret_name=tls_secret)],

@@ -53,7 +53,9 @@ def redis(
     if spec.external_url is not None:
         url = pulumi.Output.secret(spec.external_url)
         return Redis(url=url, in_cluster=False, name="external", resources=(), client_label=client_label)
-    redis_name = physical_name(name, "redis")
+    # The StatefulSet's name: its pods' controller-revision-hash label, <name>-<10-character
+    # hash>, must fit a label value's 63.
+    redis_name = physical_name(name, "redis", limit=52)
     inside = pulumi.ResourceOptions(parent=parent, depends_on=depends_on)
     password = (
         pulumi.Output.secret(spec.auth_token)

@@ -14,6 +14,7 @@ gateway's Service when it fetches the gateway's keys.
 import pulumi
 
 from mcp_deploy.bridge_image import stdio_server_image
+from mcp_deploy.k8s import netpol
 from mcp_deploy.k8s.images import built_image, prebuilt_image, registry_access
 from mcp_deploy.k8s.meta import POSTGRES_CLIENT
 from mcp_deploy.k8s.platform import K8sPlatform
@@ -91,6 +92,7 @@ class K8sServer(pulumi.ComponentResource):
             scraped,
             platform.postgres,
             platform.redis,
+            netpol.otlp(p.k8s.otlp_endpoint, p.tracing_sample_ratio),
             in_namespace,
             self,
         )
@@ -124,16 +126,19 @@ class K8sServer(pulumi.ComponentResource):
             )
         )
         if p.k8s.prometheus_operator and spec.is_reference:
-            server_monitoring(spec, instance, namespace, p.domain, [pods.service], self)
+            server_monitoring(
+                spec, instance, namespace, p.domain, p.k8s.prometheus_release, [pods.service], self
+            )
         elif p.k8s.prometheus_operator and spec.metrics is not None:
             service_monitor(
-                name, instance, namespace, platform.instance, spec.metrics, spec.port, [pods.service], self
-            )
+                name, instance, namespace, platform.instance, spec.metrics, spec.port,
+                p.k8s.prometheus_release, [pods.service], self,
+            )  # fmt: skip
 
         if p.k8s.prometheus_operator:
             slo_rules(
                 name, spec.slo, instance, namespace, platform.gateway.instance, spec.public_url(p.domain),
-                in_namespace, self,
+                p.k8s.prometheus_release, in_namespace, self,
             )  # fmt: skip
         self.url = pulumi.Output.from_input(spec.public_url(p.domain))
         self.image = image

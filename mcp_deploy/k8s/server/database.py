@@ -55,6 +55,9 @@ def database(
         opts=inside,
     )
     cluster = {"name": postgres.cluster_name}
+    # The Cluster waits for the operator's Helm release when the stack installs it: so do these,
+    # whose kinds (CRDs) that release brings, and which name the cluster.
+    on_cluster = [*depends_on, *([postgres.cluster] if postgres.cluster else [])]
     database_role = k8s.apiextensions.CustomResource(
         f"{name}-postgres-role",
         api_version="postgresql.cnpg.io/v1",
@@ -68,7 +71,7 @@ def database(
             "passwordSecret": {"name": credentials.metadata.name},
             "databaseRoleReclaimPolicy": "retain",
         },
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*depends_on, credentials]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*on_cluster, credentials]),
     )
     database_object = k8s.apiextensions.CustomResource(
         f"{name}-database",
@@ -82,7 +85,7 @@ def database(
             "ensure": "present",
             "databaseReclaimPolicy": "retain",
         },
-        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*depends_on, database_role]),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*on_cluster, database_role]),
     )
     host = f"{postgres.host}.{namespace}.svc"
     url = pulumi.Output.secret(

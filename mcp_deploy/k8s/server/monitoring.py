@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mcp_deploy.k8s.alert_routing import routed
-from mcp_deploy.k8s.meta import metadata, selector
+from mcp_deploy.k8s.meta import operator_metadata, selector
 from mcp_deploy.server_spec import ServerSpec
 
 
@@ -17,6 +17,7 @@ def server_monitoring(
     instance: str,
     namespace: str,
     domain: str,
+    release: str,
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> None:
@@ -25,7 +26,7 @@ def server_monitoring(
         f"{spec.name}-monitor",
         api_version="monitoring.coreos.com/v1",
         kind="ServiceMonitor",
-        metadata=metadata(instance, namespace, spec.name, instance),
+        metadata=operator_metadata(instance, namespace, spec.name, instance, release),
         spec={
             "selector": {"matchLabels": selector(instance)},
             "endpoints": [{"port": "http", "path": "/metrics", "interval": "30s"}],
@@ -52,7 +53,7 @@ def server_monitoring(
         f"{spec.name}-alerts",
         api_version="monitoring.coreos.com/v1",
         kind="PrometheusRule",
-        metadata=metadata(instance, namespace, spec.name, instance),
+        metadata=operator_metadata(instance, namespace, spec.name, instance, release),
         spec={
             "groups": [
                 {

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from mcp_deploy.k8s.alert_routing import routed
-from mcp_deploy.k8s.meta import metadata
+from mcp_deploy.k8s.meta import operator_metadata
 from mcp_deploy.slo import BURN_RATES, WINDOWS, BurnRate, Indicator, Slo, duration
 
 ERRORS = "mcp:gateway_route_errors:ratio_rate"
@@ -93,6 +93,7 @@ def slo_rules(
     namespace: str,
     gateway: str,
     url: str,
+    release: str,
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> k8s.apiextensions.CustomResource:
@@ -100,7 +101,7 @@ def slo_rules(
         f"{server}-slo",
         api_version="monitoring.coreos.com/v1",
         kind="PrometheusRule",
-        metadata=metadata(f"{instance}-slo", namespace, server, instance),
+        metadata=operator_metadata(f"{instance}-slo", namespace, server, instance, release),
         spec={"groups": rule_groups(server, slo, namespace, gateway, url)},
         opts=pulumi.ResourceOptions(parent=parent, depends_on=depends_on),
     )

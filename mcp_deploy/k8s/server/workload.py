@@ -155,6 +155,15 @@ def _headless(
     )
 
 
+def _ports(spec: ServerSpec) -> list[k8s.core.v1.ContainerPortArgs]:
+    """The MCP port, and a metrics port of its own if there is one: a ServiceMonitor's
+    `targetPort` finds only a port the container declares (scrape.py)."""
+    ports = [k8s.core.v1.ContainerPortArgs(name="http", container_port=spec.port)]
+    if spec.metrics is not None and spec.metrics.port != spec.port:
+        ports.append(k8s.core.v1.ContainerPortArgs(name="metrics", container_port=spec.metrics.port))
+    return ports
+
+
 def _pod_spec(
     spec: ServerSpec, instance: str, account: k8s.core.v1.ServiceAccount, pod: PodInputs
 ) -> k8s.core.v1.PodSpecArgs:
@@ -165,7 +174,7 @@ def _pod_spec(
         image=pod.image,
         command=spec.command,
         args=spec.args,
-        ports=[k8s.core.v1.ContainerPortArgs(name="http", container_port=spec.port)],
+        ports=_ports(spec),
         env=[*plain_env(pod.env), *secret_env(pod.secret_name, spec.secret_env_names)],
         resources=k8s.core.v1.ResourceRequirementsArgs(
             requests={"cpu": f"{millicores}m", "memory": f"{spec.memory}Mi"},

@@ -46,6 +46,9 @@ SOURCES: dict[str, tuple[str, str, str, str]] = {
     "monitoring.coreos.com/v1/ServiceMonitor": (
         "prometheus-operator/prometheus-operator", "v0.93.0",
         "example/prometheus-operator-crd/monitoring.coreos.com_servicemonitors.yaml", "v1"),
+    "monitoring.coreos.com/v1/PodMonitor": (
+        "prometheus-operator/prometheus-operator", "v0.93.0",
+        "example/prometheus-operator-crd/monitoring.coreos.com_podmonitors.yaml", "v1"),
     "monitoring.coreos.com/v1/PrometheusRule": (
         "prometheus-operator/prometheus-operator", "v0.93.0",
         "example/prometheus-operator-crd/monitoring.coreos.com_prometheusrules.yaml", "v1"),
