@@ -36,6 +36,7 @@ from mcp_deploy.config_errors import ConfigError, ConfigProblem, problems_from_v
 from mcp_deploy.config_secret_refs import STACK_KEY as SECRET_REF_KEY
 from mcp_deploy.config_secret_refs import referenced_keys, secret_ref_problems
 from mcp_deploy.config_servers import DEFAULT_SERVERS, Servers
+from mcp_deploy.fargate import fargate_cpu_problem, fargate_memory_problem
 
 NAMESPACE = "mcp-deploy"
 
@@ -165,7 +166,7 @@ class StackConfig(BaseModel):
         512, description="CPU per gateway replica in CPU units (1024 = 1 vCPU)"
     )
     gateway_memory: Annotated[int, Field(ge=512, le=122880)] = Field(
-        1024, description="memory per gateway replica in MiB"
+        1024, description="memory per gateway replica in MiB", validate_default=True
     )
     gateway_allowed_origins: JsonList = Field(
         default_factory=list,
@@ -256,13 +257,13 @@ class StackConfig(BaseModel):
         False,
         description="kubernetes: the cluster runs the Prometheus operator; add ServiceMonitor and rules",
     )
-    k8s_otlp_endpoint: str | None = Field(
     k8s_prometheus_release: str = Field(
         "kube-prometheus-stack",
         description="kubernetes: with k8sPrometheusOperator, the label release=<this> on our "
         "ServiceMonitors, PodMonitor and PrometheusRules (kube-prometheus-stack selects its Helm "
         "release's); none: no label",
     )
+    k8s_otlp_endpoint: str | None = Field(
         None,
         description="kubernetes: OTLP http/protobuf endpoint (http(s)://collector:4318) traces go to when "
         "tracingSampleRatio is above 0",
@@ -337,6 +338,26 @@ class StackConfig(BaseModel):
             raise reject("one of CloudWatch's periods: " + ", ".join(map(str, CLOUDWATCH_RETENTION_DAYS)))
         return days
 
+    @field_validator("gateway_cpu")
+    @classmethod
+    def _gateway_fargate_cpu(cls, cpu: int, info: ValidationInfo) -> int:
+        problem = fargate_cpu_problem(cpu) if info.data.get("target") == "aws-ecs" else None
+        if problem is not None:
+            raise reject(problem)
+        return cpu
+
+    @field_validator("gateway_memory")
+    @classmethod
+    def _gateway_fargate_memory(cls, memory: int, info: ValidationInfo) -> int:
+        # The declared default (1024) reaches the program like a given value, so it cannot follow
+        # gatewayCpu: with 1024 units or more, aws-ecs needs gatewayMemory set to a Fargate size.
+        cpu = info.data.get("gateway_cpu")
+        if info.data.get("target") == "aws-ecs" and cpu is not None:
+            problem = fargate_memory_problem(cpu, memory, cpu_key="gatewayCpu")
+            if problem is not None:
+                raise reject(problem)
+        return memory
+
     @field_validator("auth_issuer", "auth_audience")
     @classmethod
     def _https_url(cls, value: str | None) -> str | None:
@@ -410,6 +431,19 @@ class StackConfig(BaseModel):
             raise reject("an s3:// or gs:// URL; production stacks must back up")
         return url
 
+    @field_validator("k8s_prometheus_release")
+    @classmethod
+    def _prometheus_release(cls, value: str) -> str:
+        # An empty key means unset (the default), so "none" is how a stack asks for no label.
+        if value == "none":
+            return ""
+        if not re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?", value):
+            raise reject(
+                "a label value (a Helm release name, e.g. kube-prometheus-stack: up to 63 letters, "
+                "digits, '-', '_' or '.', starting and ending alphanumeric), or none"
+            )
+        return value
+
     @field_validator("k8s_otlp_endpoint")
     @classmethod
     def _otlp_endpoint(cls, value: str | None, info: ValidationInfo) -> str | None:
@@ -431,19 +465,6 @@ class StackConfig(BaseModel):
     @field_validator("external_postgres_url", "external_redis_url")
     @classmethod
     def _external_urls(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
-    @field_validator("k8s_prometheus_release")
-    @classmethod
-    def _prometheus_release(cls, value: str) -> str:
-        # An empty key means unset (the default), so "none" is how a stack asks for no label.
-        if value == "none":
-            return ""
-        if not re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?", value):
-            raise reject(
-                "a label value (a Helm release name, e.g. kube-prometheus-stack: up to 63 letters, "
-                "digits, '-', '_' or '.', starting and ending alphanumeric), or none"
-            )
-        return value
-
         if value is None:
             return None
         if info.data.get("target") != "kubernetes":
@@ -507,6 +528,15 @@ class StackConfig(BaseModel):
             raise reject("a 5-field cron expression (minute hour day month weekday), e.g. 0 3 * * *")
         if info.data.get("target") == "aws-ecs" and fields[2] != "*" and fields[4] != "*":
             raise reject("on aws-ecs, a day of the month or a day of the week, not both (EventBridge cron)")
+        if info.data.get("target") == "aws-ecs":
+            # Checked here, not when the platform registers the schedule after other resources.
+            from mcp_deploy.aws.cron import CronNotSupported, eventbridge_cron  # the AWS SDK: aws-ecs only
+
+            try:
+                eventbridge_cron(value)
+            except CronNotSupported as problem:
+                reason = str(problem).removeprefix(f"{value}: ")
+                raise reject(f"on aws-ecs, a schedule EventBridge cron can express ({reason})") from None
         return value
 
     @field_validator("alert_email", mode="after")

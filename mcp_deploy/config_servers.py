@@ -16,7 +16,8 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationIn
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
-from mcp_deploy.server_spec import PLACEHOLDER, PLACEHOLDERS, RESERVED_NAMES, SERVER_NAME
+from mcp_deploy.fargate import fargate_cpu_problem, fargate_memory_problem
+from mcp_deploy.server_spec import DEFAULT_CPU, PLACEHOLDER, PLACEHOLDERS, RESERVED_NAMES, SERVER_NAME
 from mcp_deploy.slo import (
     DEFAULT_AVAILABILITY,
     DEFAULT_LATENCY_P99_MS,
@@ -32,16 +33,6 @@ _IMAGE_REF = re.compile(
     r"^[a-z0-9]+([._-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-]{1,2}[a-z0-9]+)*)+"
     r"(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[a-f0-9]{64})?$"
 )
-# Fargate accepts only these CPU units and, for each, these memory sizes in MiB.
-FARGATE_MEMORY: dict[int, range] = {
-    256: range(512, 2049, 512),
-    512: range(1024, 4097, 1024),
-    1024: range(2048, 8193, 1024),
-    2048: range(4096, 16385, 1024),
-    4096: range(8192, 30721, 1024),
-    8192: range(16384, 61441, 4096),
-    16384: range(32768, 122881, 8192),
-}
 CLOUD_RUN_MAX_CPU = 8192
 CLOUD_RUN_MAX_MEMORY = 32768
 # Registries Cloud Run pulls from without credentials of its own (its documented sources).
@@ -236,8 +227,9 @@ class ServerConfig(_Model):
     @classmethod
     def _cpu(cls, cpu: int | None, info: ValidationInfo) -> int | None:
         target = (info.context or {}).get("target")
-        if cpu is not None and target == "aws-ecs" and cpu not in FARGATE_MEMORY:
-            raise rule("a Fargate size: " + ", ".join(map(str, FARGATE_MEMORY)))
+        problem = fargate_cpu_problem(cpu) if cpu is not None and target == "aws-ecs" else None
+        if problem is not None:
+            raise rule(problem)
         if cpu is not None and target == "gcp-cloudrun" and cpu > CLOUD_RUN_MAX_CPU:
             raise rule(f"at most {CLOUD_RUN_MAX_CPU} (8 vCPUs, Cloud Run's largest)")
         return cpu
@@ -247,16 +239,14 @@ class ServerConfig(_Model):
     def _memory(cls, memory: int | None, info: ValidationInfo) -> int | None:
         target = (info.context or {}).get("target")
         if memory is None:
-            return None
+            return None  # on aws-ecs, from_config gives it a size Fargate takes with the cpu
         if target == "gcp-cloudrun" and memory > CLOUD_RUN_MAX_MEMORY:
             raise rule(f"at most {CLOUD_RUN_MAX_MEMORY} MiB (32 GiB, Cloud Run's largest)")
-        cpu = info.data.get("cpu") or 512
-        sizes = FARGATE_MEMORY.get(cpu)
-        if target == "aws-ecs" and sizes is not None and memory not in sizes:
-            raise rule(
-                f"with cpu {cpu}, Fargate takes {sizes.start} to {sizes.stop - 1} MiB "
-                f"in steps of {sizes.step}"
-            )
+        if target != "aws-ecs" or "cpu" not in info.data:
+            return memory  # a cpu Fargate does not take is the one problem to report
+        problem = fargate_memory_problem(info.data["cpu"] or DEFAULT_CPU, memory)
+        if problem is not None:
+            raise rule(problem)
         return memory
 
     @field_validator("image_pull_secret")

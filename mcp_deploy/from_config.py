@@ -12,8 +12,10 @@ import pulumi
 
 from mcp_deploy.config import StackConfig, secret_output
 from mcp_deploy.config_servers import ServerConfig
+from mcp_deploy.fargate import fargate_default_memory
 from mcp_deploy.platform_args import PlatformArgs
 from mcp_deploy.server_args import ServerArgs
+from mcp_deploy.server_spec import DEFAULT_MEMORY
 
 
 def platform_args(config: StackConfig, provider: dict[str, str] | None = None) -> PlatformArgs:
@@ -60,9 +62,9 @@ def platform_args(config: StackConfig, provider: dict[str, str] | None = None) -
             storage_class=config.k8s_storage_class,
             install_cnpg=config.k8s_install_cnpg,
             prometheus_operator=config.k8s_prometheus_operator,
+            prometheus_release=config.k8s_prometheus_release,
             otlp_endpoint=config.k8s_otlp_endpoint,
             backup_url=config.k8s_backup_url,
-            prometheus_release=config.k8s_prometheus_release,
             backup_secret=config.k8s_backup_secret,
             backup_service_account_annotations=dict(
                 item.split("=", 1) for item in config.k8s_backup_service_account_annotations
@@ -118,6 +120,10 @@ def _server(config: StackConfig, server: ServerConfig) -> ServerArgs:
     given: dict[str, Any] = server.model_dump(
         exclude_none=True, exclude={"secrets", "repository_credentials"}
     )
+    if config.target == "aws-ecs" and server.cpu is not None and server.memory is None:
+        # Fargate takes only some memory sizes with each cpu, and not DEFAULT_MEMORY with 1024 units
+        # or more: an entry that gives only cpu gets the smallest it takes (2048 MiB for 1024).
+        given["memory"] = fargate_default_memory(server.cpu, preferred=DEFAULT_MEMORY)
     if server.secrets:
         given["secrets"] = {
             env: pulumi.Output.secret(config.server_secret(key).get_secret_value())

@@ -144,7 +144,8 @@ class ServerArgs(TypedDict, total=False):
     cpu: int
     """CPU units per replica, 1024 = 1 vCPU. Default 512."""
     memory: int
-    """Memory per replica in MiB. Default 1024."""
+    """Memory per replica in MiB. Default 1024; on aws-ecs give it with a `cpu` of 1024 or more
+    (Fargate takes 1024 MiB only with 256 or 512 units)."""
     user: int
     """Numeric user id to run as. Default: the image's own user (must not be root on kubernetes)."""
     read_only_root_filesystem: bool

@@ -18,6 +18,11 @@ from mcp_deploy.server_args import REFERENCE_BUILD, ServerArgs
 from mcp_deploy.slo import Slo, slo_problems
 from mcp_deploy.stdio_package import package_problem
 
+# cpu units and MiB a replica gets when its args do not say. On aws-ecs, from_config gives an entry
+# with only `cpu` a memory size Fargate takes with it instead (fargate.fargate_default_memory).
+DEFAULT_CPU = 512
+DEFAULT_MEMORY = 1024
+
 # The server drains for this long on SIGTERM (our DRAIN_SECONDS); platforms wait a little longer.
 DRAIN_SECONDS = 20
 
@@ -119,8 +124,8 @@ class ServerSpec:
     max_replicas: int = 3
     target_cpu_percent: int = 60
     concurrency: int = 80
-    cpu: int = 512
-    memory: int = 1024
+    cpu: int = DEFAULT_CPU
+    memory: int = DEFAULT_MEMORY
     user: int | None = None
     read_only_root_filesystem: bool = True
     image_pull_secret: str | None = None

@@ -410,8 +410,8 @@ def test_task_definitions_carry_a_hash_of_their_secret_versions(
     [
         ("0 3 * * *", "cron(0 3 * * ? *)"),
         ("0 0 1 * *", "cron(0 0 1 * ? *)"),
-        ("*/15 * * * *", "cron(*/15 * * * ? *)"),
-        ("0 3 * * */2", "cron(0 3 ? * */2 *)"),  # a step is a count of days: unchanged
+        ("*/15 * * * *", "cron(0/15 * * * ? *)"),  # start/increment, the form EventBridge documents
+        ("0 3 * * */2", "cron(0 3 ? * 1,3,5,7 *)"),  # no `/` in EventBridge's day of the week
         ("0 3 * * 5-7", "cron(0 3 ? * 1,6-7 *)"),  # Fri-Sun: EventBridge ranges do not wrap
         ("0 4 * * 1-5", "cron(0 4 ? * 2-6 *)"),
         ("30 1 * * 0", "cron(30 1 ? * 1 *)"),  # Sunday is 0 in unix cron, 1 in EventBridge

@@ -24,6 +24,7 @@ from mcp_deploy.aws.platform.network import Network, network
 from mcp_deploy.aws.platform.webhook import webhook_subscription
 from mcp_deploy.aws.security import REDIS_PORT, allow, https_out, security_group
 from mcp_deploy.bridge_image import bridge_base_image
+from mcp_deploy.fargate import fargate_size_problems
 from mcp_deploy.names import physical_name
 from mcp_deploy.platform_args import PlatformArgs
 from mcp_deploy.platform_spec import PlatformArgsError, PlatformSpec, resolve_platform
@@ -42,6 +43,9 @@ class AwsPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec = resolve_platform(args)
+        sizes = fargate_size_problems(spec.gateway.cpu, spec.gateway.memory, "gateway cpu", "gateway memory")
+        if sizes:  # refused before anything is registered
+            raise PlatformArgsError(f"aws platform {name}: " + "; ".join(sizes))
         super().__init__("mcp-deploy:aws:Platform", name, None, opts)
         self.prefix = name
         self.spec: PlatformSpec = spec

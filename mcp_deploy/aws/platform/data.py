@@ -110,6 +110,11 @@ def postgres(
         final_snapshot_identifier=_final_snapshot(name, identifier, parent) if spec.final_snapshot else None,
         copy_tags_to_snapshot=True,
         auto_minor_version_upgrade=True,
+        # postgresVersion is a major version: changing it changes engine_version and the parameter
+        # group's family together, and ModifyDBInstance refuses a new major version unless
+        # AllowMajorVersionUpgrade is set. It permits no upgrade by itself: RDS upgrades only when
+        # engine_version says so (with apply_immediately off, in the maintenance window).
+        allow_major_version_upgrade=True,
         apply_immediately=False,
         opts=pulumi.ResourceOptions(parent=parent, protect=spec.deletion_protection),
     )

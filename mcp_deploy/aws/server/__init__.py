@@ -22,6 +22,7 @@ from mcp_deploy.aws.server.secrets import server_secrets
 from mcp_deploy.aws.server.slo import slo_alarms
 from mcp_deploy.aws.server.workload import Startup, execution_role, log_group, workload
 from mcp_deploy.bridge_image import stdio_server_image
+from mcp_deploy.fargate import fargate_size_problems
 from mcp_deploy.image import pinned
 from mcp_deploy.server_args import ServerArgs
 from mcp_deploy.server_spec import ServerArgsError, ServerSpec, resolve_server, with_platform_secrets
@@ -138,5 +139,6 @@ def _check(spec: ServerSpec, platform: AwsPlatform) -> None:
         problems.append(
             "an ECR image is pulled with the execution role; repository_credentials is for other registries"
         )
+    problems += fargate_size_problems(spec.cpu, spec.memory, "cpu", "memory")
     if problems:
         raise ServerArgsError(f"server {spec.name!r}: " + "; ".join(problems))
