@@ -184,6 +184,18 @@ def _aws(run: ProgramRun, workload: Registration) -> Iterator[Requirement]:
             yield from _aws_role_policies(run, str(task.inputs.get(field) or ""), field)
     yield from _aws_data(run, _hosts(texts))
     yield from _aws_routes(run, workload)
+    if workload.type == "aws:ecs/service:Service":
+        yield from _aws_service_connect(run, workload, _hosts(texts))
+
+
+def _aws_service_connect(run: ProgramRun, workload: Registration, hosts: set[str]) -> Iterator[Requirement]:
+    """A Service Connect name its tasks use must be published before they start: "Existing tasks
+    can't resolve and connect to the new endpoint" (ECS, Service Connect components)."""
+    for service in run.of_type("aws:ecs/service:Service"):
+        published = (service.inputs.get("serviceConnectConfiguration") or {}).get("services") or []
+        aliases = {a.get("dnsName") for p in published for a in p.get("clientAlias") or []}
+        for alias in sorted(aliases & hosts):
+            yield Requirement(service.urn, f"Service Connect endpoint {alias} its tasks call")
 
 
 def _aws_role_policies(run: ProgramRun, role_arn: str, field: str) -> Iterator[Requirement]:

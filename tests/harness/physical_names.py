@@ -81,6 +81,10 @@ def physical_names(run: ProgramRun) -> list[PhysicalName]:
         scope = tuple(
             (field, _text(resource.inputs[field])) for field in SCOPE_FIELDS if field in resource.inputs
         )
+        # A Cloud Map service's name is unique within its namespace, named inside its DNS config.
+        namespace = (resource.inputs.get("dnsConfig") or {}).get("namespaceId")
+        if namespace:
+            scope += (("namespaceId", _text(namespace)),)
         kind = resource.type.rsplit(":", 1)[-1]
         for field in NAME_FIELDS:
             if field in ONLY_ON_KINDS and kind not in ONLY_ON_KINDS[field]:

@@ -18,6 +18,7 @@ from mcp_deploy.aws.platform.edge import waf_limit
 from mcp_deploy.aws.server import _check
 from mcp_deploy.platform_spec import PlatformArgsError
 from mcp_deploy.server_spec import DRAIN_SECONDS, ServerArgsError, resolve_server
+from tests.harness.graph import transitive_dependencies
 from tests.harness.monitor import Registration
 from tests.harness.program import ProgramRun, run_program
 
@@ -142,7 +143,6 @@ def test_the_gateway_routes_every_server_to_its_service_connect_name(
     for service, port_name, alias, port in (
         ("notes-server", "mcp", "notes", 8000),
         ("tools-server", "mcp", "tools", 3000),
-        ("mcp-gateway", "gateway", "gateway", 8080),
     ):
         connect = run.named(SERVICE, service).inputs["serviceConnectConfiguration"]
         assert (connect["enabled"], connect["namespace"]) == (True, namespace)
@@ -156,6 +156,32 @@ def test_the_gateway_routes_every_server_to_its_service_connect_name(
         container = next(c for c in containers(run, service).values() if c.get("portMappings"))
         assert container["portMappings"][0]["name"] == port_name
         assert container["portMappings"][0]["containerPort"] == port
+    # The gateway calls them all and publishes nothing: servers reach it by DNS (next tests).
+    gateway = run.named(SERVICE, "mcp-gateway").inputs["serviceConnectConfiguration"]
+    assert gateway == {"enabled": True, "namespace": namespace}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_servers_reach_the_gateways_jwks_through_dns_records_made_before_them(
+    runs: dict[str, ProgramRun], stack: str
+) -> None:
+    """Not through Service Connect: on a first `pulumi up` the servers start before the gateway,
+    and a task resolves only the Service Connect names that existed when it started."""
+    run = runs[stack]
+    namespace = run.one("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
+    records = run.named("aws:servicediscovery/service:Service", "mcp-gateway-tasks")
+    assert records.inputs["name"] == "gateway"
+    assert records.inputs["dnsConfig"]["namespaceId"] == namespace.state["id"]
+    assert [r["type"] for r in records.inputs["dnsConfig"]["dnsRecords"]] == ["A"]
+    gateway = run.named(SERVICE, "mcp-gateway")
+    assert gateway.inputs["serviceRegistries"] == {"registryArn": records.state["arn"]}
+    env = {e["name"]: e["value"] for e in containers(run, "notes-server")["server"]["environment"]}
+    assert env["AUTH_JWKS_URL"] == f"http://gateway.{namespace.inputs['name']}:8080/.well-known/jwks.json"
+    # The records exist without the gateway: nothing of the gateway's or a server's comes first.
+    server = run.named(SERVICE, "notes-server")
+    assert gateway.urn not in transitive_dependencies(run, records)
+    assert server.urn not in transitive_dependencies(run, records)
+    assert gateway.urn not in transitive_dependencies(run, server)
 
 
 def test_a_sticky_server_is_reached_through_its_replicas_dns_records(runs: dict[str, ProgramRun]) -> None:
@@ -169,7 +195,7 @@ def test_a_sticky_server_is_reached_through_its_replicas_dns_records(runs: dict[
     assert tools["serviceRegistries"] == {
         "registryArn": run.named("aws:servicediscovery/service:Service", "tools-replicas").state["arn"]
     }
-    assert "services" not in tools["serviceConnectConfiguration"]  # a client only (for gateway:8080)
+    assert "services" not in tools["serviceConnectConfiguration"]  # a client only
     assert routes(run)["tools"] == {
         "upstream": f"http://tools.{namespace.inputs['name']}:3000",
         "path": "/mcp",
@@ -177,7 +203,6 @@ def test_a_sticky_server_is_reached_through_its_replicas_dns_records(runs: dict[
         "sticky": True,
         "discovery": "dns",
     }
-    assert not runs["dev"].of_type("aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace")
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -247,7 +272,7 @@ def test_our_server_trusts_the_gateways_tokens(runs: dict[str, ProgramRun], stac
     env = {e["name"]: e["value"] for e in containers(runs[stack], "notes-server")["server"]["environment"]}
     domain = f"mcp-{stack}.example.com"
     assert env["AUTH_ISSUER"] == f"https://{domain}/gateway"
-    assert env["AUTH_JWKS_URL"] == "http://gateway:8080/.well-known/jwks.json"
+    assert env["AUTH_JWKS_URL"] == f"http://gateway.{stack}-mcp-tasks.internal:8080/.well-known/jwks.json"
     assert env["AUTH_JWKS_ALLOW_HTTP"] == "true"
     assert env["AUTH_AUDIENCE"] == f"https://{domain}/notes/mcp"
     tools = {e["name"] for e in containers(runs[stack], "tools-server")["server"]["environment"]}
@@ -522,7 +547,8 @@ NAME_INPUTS = ("name", "family", "identifier", "replicationGroupId", "bucketPref
 
 def physical_names(run: ProgramRun) -> set[tuple[str, str]]:
     return {
-        (r.type, str(r.inputs[key]))
+        # A Cloud Map service's name is unique within its namespace, each stack's own.
+        (r.type, str(r.inputs[key]) + str((r.inputs.get("dnsConfig") or {}).get("namespaceId", "")))
         for r in run.resources
         for key in NAME_INPUTS
         if key in r.inputs
@@ -564,3 +590,59 @@ def test_a_server_that_needs_what_the_platform_lacks_is_refused() -> None:
     ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com/team/mcp:1"
     with pytest.raises(ServerArgsError, match="repository_credentials is for other registries"):
         _check(resolve_server("team", {"image": ecr, "repository_credentials": "{}"}), platform)
+
+
+def test_a_size_fargate_cannot_run_is_refused_on_the_python_api_too() -> None:
+    """Stack config is checked in config.py; a program that builds AwsServer itself is checked
+    here, before anything is registered (RegisterTaskDefinition would refuse it at `pulumi up`)."""
+    platform = cast(Any, SimpleNamespace(postgres=None, redis=None))
+    image = "ghcr.io/example/mcp:1"
+    _check(resolve_server("small", {"image": image, "cpu": 512, "memory": 2048}), platform)
+    with pytest.raises(ServerArgsError, match=r"memory 1024: with cpu 1024, Fargate takes 2048 to 8192 MiB"):
+        _check(resolve_server("big", {"image": image, "cpu": 1024}), platform)
+    with pytest.raises(ServerArgsError, match=r"cpu 300 is not a Fargate size: 256, 512, 1024"):
+        _check(resolve_server("odd", {"image": image, "cpu": 300, "memory": 1024}), platform)
+
+
+# Service Connect's metrics in AWS/ECS (ECS CloudWatch metrics, "Service Connect metrics"): the
+# target metrics exist per TargetDiscoveryName, alone or with the calling service's ClusterName and
+# ServiceName; RequestCount also per DiscoveryName, with the receiving service's.
+TARGET_METRICS = {"HTTPCode_Target_2XX_Count", "HTTPCode_Target_4XX_Count", "HTTPCode_Target_5XX_Count"}
+TARGET_METRICS |= {"TargetResponseTime", "RequestCountPerTarget"}
+
+
+def service_connect_metrics(run: ProgramRun) -> list[tuple[str, str, dict[str, Any]]]:
+    """(alarm, metric, dimensions) of every alarm metric of Service Connect's."""
+    found = []
+    for alarm in run.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"):
+        metrics = [q["metric"] for q in alarm.inputs.get("metricQueries") or [] if "metric" in q]
+        if "metricName" in alarm.inputs:
+            metrics.append(alarm.inputs)
+        for m in metrics:
+            if m.get("namespace") == "AWS/ECS" and (
+                m["metricName"] in TARGET_METRICS or m["metricName"] == "RequestCount"
+            ):
+                found.append((alarm.name, m["metricName"], dict(m.get("dimensions") or {})))
+    return found
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_service_connect_alarms_query_dimension_sets_that_are_published(
+    runs: dict[str, ProgramRun], stack: str
+) -> None:
+    """A metric queried under a set it is not published under matches nothing, and with missing
+    data treated as not breaching the alarm would never fire."""
+    run = runs[stack]
+    cluster = run.one("aws:ecs/cluster:Cluster").state["name"]
+    callers = {s.inputs["name"] for s in run.of_type(SERVICE) if s.inputs.get("serviceConnectConfiguration")}
+    found = service_connect_metrics(run)
+    assert {metric for _, metric, _ in found} >= {
+        "HTTPCode_Target_5XX_Count",
+        "TargetResponseTime",
+        "RequestCount",
+    }
+    for alarm, metric, dims in found:
+        # Per stack: TargetDiscoveryName alone would mix two stacks' servers of the same name.
+        assert set(dims) == {"ClusterName", "ServiceName", "TargetDiscoveryName"}, (alarm, metric, dims)
+        assert dims["ClusterName"] == cluster, alarm
+        assert dims["ServiceName"] in callers, (alarm, dims)

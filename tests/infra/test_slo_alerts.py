@@ -106,6 +106,8 @@ def _aws_burn_rate(
 ) -> tuple[str, int, int, str]:
     composite = run.named(COMPOSITE, f"{server}-slo-{indicator}-{rate.label}")
     topic = run.one("aws:sns/topic:Topic").state["arn"]
+    cluster = run.one("aws:ecs/cluster:Cluster").state["name"]
+    gateway = run.named("aws:ecs/service:Service", "mcp-gateway").inputs["name"]
     assert composite.inputs["alarmActions"] == [topic]
     assert composite.inputs["okActions"] == [topic]
     assert composite.inputs["alarmDescription"].startswith(f"{rate.severity}: {server}'s error budget")
@@ -122,7 +124,12 @@ def _aws_burn_rate(
         assert child.inputs["treatMissingData"] == "notBreaching"
         metrics = [q["metric"] for q in child.inputs["metricQueries"] if "metric" in q]
         assert {m["period"] for m in metrics} == {seconds}  # one period = the whole window
-        assert all(m["dimensions"]["DiscoveryName"] == server for m in metrics)
+        # What the gateway's proxy reports of the requests it sends the server (the only set
+        # of Service Connect dimensions these metrics are published under for one stack).
+        assert all(
+            m["dimensions"] == {"ClusterName": cluster, "ServiceName": gateway, "TargetDiscoveryName": server}
+            for m in metrics
+        )
         if indicator == "latency":
             assert [m["stat"] for m in metrics] == [f"PR(:{slo.latency_p99_ms})"]
         else:

@@ -19,7 +19,7 @@ from mcp_deploy.aws.platform.dashboard import cloudwatch_dashboard
 from mcp_deploy.aws.platform.data import Postgres, Redis, postgres, redis
 from mcp_deploy.aws.platform.discovery import Discovery
 from mcp_deploy.aws.platform.edge import Edge, edge
-from mcp_deploy.aws.platform.gateway import HOST, Gateway, Upstream, gateway
+from mcp_deploy.aws.platform.gateway import HOST, Gateway, Upstream, gateway, gateway_service_name
 from mcp_deploy.aws.platform.network import Network, network
 from mcp_deploy.aws.platform.webhook import webhook_subscription
 from mcp_deploy.aws.security import REDIS_PORT, allow, https_out, security_group
@@ -161,10 +161,22 @@ class AwsPlatform(pulumi.ComponentResource):
         """The issuer of the tokens the gateway signs for servers (gateway contract)."""
         return f"https://{self.spec.domain}/gateway"
 
+    def gateway_calls(self, server: str) -> dict[str, pulumi.Input[str]]:
+        """CloudWatch dimensions of the requests the gateway sends `server` over Service Connect,
+        as the gateway's proxy reports them. The target metrics (HTTPCode_Target_*,
+        TargetResponseTime) exist only per `TargetDiscoveryName`, alone or with the calling
+        service's ClusterName and ServiceName, never with the server's own ServiceName; the
+        calling service keeps a stack's alarms off another stack's server of the same name."""
+        return {
+            "ClusterName": self.cluster.name,
+            "ServiceName": gateway_service_name(self.prefix),
+            "TargetDiscoveryName": server,
+        }
+
     @property
     def gateway_jwks_url(self) -> str:
-        """Where servers fetch the gateway's keys: its private Service Connect address."""
-        return f"http://{HOST}:{self.spec.gateway.port}/.well-known/jwks.json"
+        """Where servers fetch the gateway's keys: its tasks' private DNS name (discovery.py)."""
+        return f"http://{self.discovery.replica_host(HOST)}:{self.spec.gateway.port}/.well-known/jwks.json"
 
     def _public_ingress(self, name: str) -> None:
         for port in (443, 80):

@@ -1,12 +1,19 @@
-"""How the gateway finds servers without a load balancer: Cloud Map namespaces.
+"""How the gateway finds servers, and servers the gateway, without a load balancer: Cloud Map.
 
 - ECS Service Connect, in an HTTP namespace of the platform's own: every server publishes
   `<name>:<port>` and the gateway `gateway:8080`; each task's Service Connect proxy resolves the
   names and balances connections per request over the healthy tasks.
-- Sticky servers (`sessions: sticky`) need the gateway to pick the replica itself (it pins an
-  `Mcp-Session-Id` to one task address), which a per-request proxy cannot do. Their tasks are
-  also registered as DNS A records (MULTIVALUE, one per task) in a private DNS namespace, made
-  only when a sticky server exists; the gateway resolves `<name>.<namespace>` to every replica.
+- A private DNS namespace, where ECS keeps tasks' addresses as A records (MULTIVALUE):
+  - Sticky servers (`sessions: sticky`) need the gateway to pick the replica itself (it pins an
+    `Mcp-Session-Id` to one task address), which a per-request proxy cannot do: the gateway
+    resolves `<name>.<namespace>` to every replica.
+  - The gateway's own tasks, as `gateway.<namespace>`, for the servers that fetch its JWKS. Not
+    through Service Connect: a task resolves only the Service Connect names that existed when it
+    started ("Existing tasks can't resolve and connect to the new endpoint", ECS Service Connect
+    components), and on a first `pulumi up` the servers start before the gateway, which must
+    start after them to resolve their names. A DNS name resolves once the gateway's first task
+    registers, whenever the asking task started; the servers retry their JWKS every second until
+    then (a negative answer is cached for the namespace's SOA TTL).
 """
 
 from __future__ import annotations
@@ -33,29 +40,37 @@ class Discovery:
             description="ECS Service Connect: the gateway and the MCP servers behind it",
             opts=pulumi.ResourceOptions(parent=parent),
         )
-        self._dns: aws.servicediscovery.PrivateDnsNamespace | None = None
+        self.dns = aws.servicediscovery.PrivateDnsNamespace(
+            f"{name}-tasks",
+            name=self.dns_domain,
+            vpc=vpc_id,
+            description="Task addresses: the gateway's (its JWKS) and sticky MCP servers' (session pinning)",
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        # Made before any server, which may name it in its JWKS URL; ECS fills it with the
+        # gateway's tasks once the gateway's service exists.
+        self.gateway_records = self._task_records(
+            f"{name}-gateway-tasks", "gateway", "the MCP gateway", parent
+        )
 
     @property
     def dns_domain(self) -> str:
-        """The private zone sticky servers' replicas are listed in."""
-        return f"{physical_name(self._name, 'sticky', limit=63)}.internal"
+        """The private zone task addresses are listed in."""
+        return f"{physical_name(self._name, 'tasks', limit=63)}.internal"
 
     def replica_records(self, server: str, parent: pulumi.Resource) -> aws.servicediscovery.Service:
         """A Cloud Map service whose A records are `server`'s task addresses (ECS keeps them)."""
-        if self._dns is None:
-            self._dns = aws.servicediscovery.PrivateDnsNamespace(
-                f"{self._name}-sticky",
-                name=self.dns_domain,
-                vpc=self._vpc_id,
-                description="Task addresses of sticky MCP servers, for the gateway's session pinning",
-                opts=pulumi.ResourceOptions(parent=self._parent),
-            )
+        return self._task_records(f"{server}-replicas", server, f"MCP server {server}", parent)
+
+    def _task_records(
+        self, resource: str, host: str, what: str, parent: pulumi.Resource
+    ) -> aws.servicediscovery.Service:
         return aws.servicediscovery.Service(
-            f"{server}-replicas",
-            name=server,
-            description=f"Task addresses of MCP server {server}",
+            resource,
+            name=host,
+            description=f"Task addresses of {what}",
             dns_config=aws.servicediscovery.ServiceDnsConfigArgs(
-                namespace_id=self._dns.id,
+                namespace_id=self.dns.id,
                 routing_policy="MULTIVALUE",
                 dns_records=[
                     aws.servicediscovery.ServiceDnsConfigDnsRecordArgs(ttl=DNS_TTL_SECONDS, type="A")
@@ -94,5 +109,6 @@ class Discovery:
             enabled=True, namespace=self.namespace.arn, services=published
         )
 
-    def replica_host(self, server: str) -> str:
-        return f"{server}.{self.dns_domain}"
+    def replica_host(self, host: str) -> str:
+        """`host`'s tasks, every one an A record: a sticky server's or the gateway's."""
+        return f"{host}.{self.dns_domain}"

@@ -4,8 +4,9 @@ server has registered its route.
 Its image (built from gateway/Dockerfile, context the repository root) in an ECR repository of its
 own; its signing key (EC P-256, generated, in Secrets Manager) and, with Redis, its Redis URL, both
 handed by reference; a Fargate service of at least two tasks (Fargate spreads them over the
-private subnets' zones) behind the ALB's target group, a Service Connect client of every server
-and itself published as `gateway:8080`, where servers fetch its JWKS.
+private subnets' zones) behind the ALB's target group, a Service Connect client of every server,
+its tasks listed in Cloud Map DNS as `gateway.<namespace>`, where servers fetch its JWKS (why not
+over Service Connect: discovery.py).
 
 GATEWAY_ROUTES is plain JSON built from the servers' specs: upstream `http://<name>:<port>` over
 Service Connect; a sticky server's upstream is its Cloud Map DNS name with `"discovery": "dns"`.
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 ROOT = Path(__file__).resolve().parents[3]
 DOCKERFILE = ROOT / "gateway" / "Dockerfile"
 CONTAINER = "gateway"
-HOST = "gateway"  # its Service Connect name: servers reach http://gateway:8080
+HOST = "gateway"  # its tasks' DNS name in the platform's private namespace
 USER = 10001  # gateway/Dockerfile's non-root user
 REDIS_KEY_PREFIX = "gateway:"
 MIN_TASKS = 2  # one zone's loss leaves a gateway serving
@@ -158,7 +159,7 @@ def gateway(platform: AwsPlatform, upstreams: list[Upstream]) -> Gateway:
         *platform.gateway_rules,
         *([platform.redis.group] if platform.redis is not None else []),
     ]
-    family = physical_name(name, "gateway", limit=255)
+    family = gateway_service_name(name)
     task = aws.ecs.TaskDefinition(
         f"{name}-gateway",
         family=family,
@@ -195,7 +196,10 @@ def gateway(platform: AwsPlatform, upstreams: list[Upstream]) -> Gateway:
                 container_port=spec.gateway.port,
             )
         ],
-        service_connect_configuration=platform.discovery.connect(CONTAINER, HOST, spec.gateway.port),
+        service_connect_configuration=platform.discovery.connect(),  # a client of every server
+        service_registries=aws.ecs.ServiceServiceRegistriesArgs(
+            registry_arn=platform.discovery.gateway_records.arn
+        ),
         deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
         deployment_minimum_healthy_percent=100,
         deployment_maximum_percent=200,
@@ -221,6 +225,12 @@ def gateway(platform: AwsPlatform, upstreams: list[Upstream]) -> Gateway:
         task=task,
         service=service,
     )
+
+
+def gateway_service_name(prefix: str) -> str:
+    """The ECS service's (and task family's) name: known before the service exists, for the
+    servers' alarms on the requests it sends them."""
+    return physical_name(prefix, "gateway", limit=255)
 
 
 def environment(platform: AwsPlatform, upstreams: list[Upstream]) -> dict[str, pulumi.Input[str]]:

@@ -68,7 +68,7 @@ class AwsServer(pulumi.ComponentResource):
             Upstream(spec=spec, host=route.host, discovery=route.discovery, service=work.service)
         )
         server_alarms(spec, platform, work, self)
-        slo_alarms(spec, platform, work, self)
+        slo_alarms(spec, platform, self)
 
         self.restore_command = pulumi.Output.from_input("")
         if backed_up and spec.postgres is not None and platform.backups is not None:

@@ -1,6 +1,7 @@
-"""Alarms on one server, to the platform's topic: its 5xx rate and p99 latency as its Service
-Connect proxy sees them, CPU and memory. A sticky server bypasses Service Connect (the gateway
-dials its tasks), so the gateway's own alarms and per-route metrics cover its requests."""
+"""Alarms on one server, to the platform's topic: its 5xx rate and p99 latency as the gateway's
+Service Connect proxy sees the requests it sends it (AwsPlatform.gateway_calls), CPU and memory.
+A sticky server bypasses Service Connect (the gateway dials its tasks), so the gateway's own
+alarms and per-route metrics cover its requests."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ def server_alarms(spec: ServerSpec, platform: AwsPlatform, work: Workload, paren
     name, prefix, topic = spec.name, platform.prefix, platform.topic
     service = {"ClusterName": platform.cluster.name, "ServiceName": work.service.name}
     if not spec.sticky:
-        connect = {**service, "DiscoveryName": name}
+        connect = platform.gateway_calls(name)
         five_xx_rate(
             f"{name}-5xx-rate",
             (prefix, name, "5xx-rate"),

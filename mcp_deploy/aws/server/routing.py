@@ -2,11 +2,11 @@
 
 Its own security group admits the gateway's group on its port and nothing else (the load
 balancer reaches only the gateway); it goes out to the data it uses, to HTTPS, and, when it
-verifies the gateway's tokens, to the gateway's JWKS on `gateway:8080`.
+verifies the gateway's tokens, to the gateway's JWKS on `gateway.<private namespace>:8080`.
 
 A stateless server publishes `<name>:<port>` in the platform's Service Connect namespace; the
 gateway's proxy balances each request over its healthy tasks. A sticky server is a Service
-Connect client only (it still reaches `gateway:8080`) and its tasks are listed as DNS A records
+Connect client only and its tasks are listed as DNS A records
 in Cloud Map: the gateway resolves them and pins each `Mcp-Session-Id` to one task itself.
 """
 

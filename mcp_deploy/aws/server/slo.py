@@ -1,5 +1,5 @@
-"""A server's burn-rate alarms on aws-ecs, from its Service Connect proxy's metrics (the requests
-the gateway sends it, as server/alarms.py reads them).
+"""A server's burn-rate alarms on aws-ecs, from Service Connect's metrics of the requests the
+gateway sends it (AwsPlatform.gateway_calls, as server/alarms.py reads them).
 
 CloudWatch has no two-window alarm, so each burn rate is a composite alarm, ALARM(long) AND
 ALARM(short), over two metric-math alarms that notify no one themselves; only the composite goes
@@ -19,7 +19,6 @@ import pulumi
 import pulumi_aws as aws
 
 from mcp_deploy.aws.platform import AwsPlatform
-from mcp_deploy.aws.server.workload import Workload
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import ServerSpec
 from mcp_deploy.slo import BURN_RATES, INDICATORS, BurnRate, Indicator, Slo, duration
@@ -29,15 +28,11 @@ NAME_LIMIT = 255
 
 
 def slo_alarms(
-    spec: ServerSpec, platform: AwsPlatform, work: Workload, parent: pulumi.Resource
+    spec: ServerSpec, platform: AwsPlatform, parent: pulumi.Resource
 ) -> list[aws.cloudwatch.CompositeAlarm]:
     if spec.sticky:
         return []
-    connect = {
-        "ClusterName": platform.cluster.name,
-        "ServiceName": work.service.name,
-        "DiscoveryName": spec.name,
-    }
+    connect = platform.gateway_calls(spec.name)
     found = []
     for indicator in INDICATORS:
         for rate in BURN_RATES:
