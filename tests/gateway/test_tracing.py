@@ -14,6 +14,8 @@ import httpx2
 import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
+from mcp_types import CLIENT_CAPABILITIES_META_KEY, CLIENT_INFO_META_KEY, PROTOCOL_VERSION_META_KEY
+from mcp_types.version import LATEST_MODERN_VERSION
 
 from tests.gateway.otlp_receiver import Receiver, Span, running_receiver, tracing_env
 from tests.gateway.processes import Process, gateway_env, running_gateway
@@ -187,6 +189,40 @@ def test_an_unreachable_upstream_is_an_error_span(traced: Traced) -> None:
     assert upstream.status == "error"
     assert upstream.attributes["error.type"] == "connect"
     assert "http.response.status_code" not in upstream.attributes
+
+
+def test_an_upstream_4xx_is_an_error_of_the_client_span_only(traced: Traced) -> None:
+    """HTTP semantic conventions: a 4xx is the caller's doing on the SERVER span, an error on the
+    CLIENT span (the request the gateway made was refused). A stateless 2026-07-28 call of a tool
+    the server does not have is its 400 with -32602."""
+    trace_id, client_span = new_context()
+    meta = {
+        PROTOCOL_VERSION_META_KEY: LATEST_MODERN_VERSION,
+        CLIENT_CAPABILITIES_META_KEY: {},
+        CLIENT_INFO_META_KEY: {"name": "trace-test", "version": "0"},
+    }
+    params = {"name": "no_such_tool", "arguments": {}, "_meta": meta}
+    response = httpx.post(
+        traced.url("notes"),
+        json={"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": params},
+        headers={
+            "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": LATEST_MODERN_VERSION,
+            "mcp-method": "tools/call",
+            "mcp-name": "no_such_tool",
+            "traceparent": f"00-{trace_id}-{client_span}-01",
+        },
+    )
+    assert response.status_code == 400, response.text
+    names = {"tools/call no_such_tool", "MCP send tools/call no_such_tool"}
+    spans = traced.receiver.wait_for(lambda s: names <= {x.name for x in s if x.trace_id == trace_id})
+    mine = [s for s in spans if s.trace_id == trace_id]
+    upstream = one(mine, "mcp-gateway", "MCP send tools/call no_such_tool")
+    assert upstream.attributes["http.response.status_code"] == 400
+    assert upstream.attributes["error.type"] == "400"
+    assert upstream.status == "error"
+    gateway = one(mine, "mcp-gateway", "tools/call no_such_tool")
+    assert gateway.status != "error"
 
 
 def test_a_request_refused_before_forwarding_still_has_its_span(traced: Traced) -> None:

@@ -179,6 +179,9 @@ class RoutePipeline:
                     response.close()  # a no-op once stream_back released it; else drops the connection
         except ClientGone:
             exchange.outcome, failure = "client_gone", "client_gone"
+        except BaseException:  # cancelled (the request's task) or a bug: not a finished exchange
+            failure = failure or "cancelled"
+            raise
         finally:
             tracing.called(scope, status, failure)
 

@@ -97,7 +97,11 @@ class ForwardTrace:
             span.set_attribute("http.response.status_code", status)
         if exchange.auth_failure:
             span.set_attribute("mcp_gateway.auth_failure", exchange.auth_failure)
-        failed = status >= 500 or outcome.startswith(FAILED) or outcome in ("client_gone", "no_response")
+        # An upstream's own 4xx (`upstream_404`) is the caller's doing, relayed: not the SERVER
+        # span's error (HTTP semantic conventions); its CLIENT span records it as one.
+        relayed_4xx = outcome.removeprefix("upstream_").isdigit() and status < 500
+        failed = status >= 500 or (outcome.startswith(FAILED) and not relayed_4xx)
+        failed = failed or outcome in ("client_gone", "no_response")
         if failed or status >= 400:
             span.set_attribute("error.type", outcome if outcome != "ok" else str(status))
         if failed:
@@ -171,7 +175,8 @@ def called(scope: Scope, status: int, failure: str = "") -> None:
     if status:
         span.set_attribute("http.response.status_code", status)
     failure = failure or ("" if status else "cancelled")
-    if failure or status >= 500:
+    # HTTP semantic conventions: a CLIENT span with a 4xx is an error (a SERVER span's is not).
+    if failure or status >= 400:
         span.set_attribute("error.type", failure or str(status))
         span.set_status(StatusCode.ERROR, failure or str(status))
     span.end()
