@@ -208,6 +208,12 @@ def test_a_schedule_eventbridge_cannot_run_stops_the_program_before_any_resource
     assert parse_stack_config(values, secret=set()).backup_schedule == "0 3 * * 5#2"
 
 
+def test_a_question_mark_for_the_unused_day_field_is_taken_on_aws() -> None:
+    """croniter and EventBridge both take `?` for "any": it is not a second day condition."""
+    values = {**REQUIRED, "target": "aws-ecs", "backupSchedule": "0 3 ? * 1"}
+    assert parse_stack_config(values, secret=set()).backup_schedule == "0 3 ? * 1"
+
+
 def test_a_day_of_week_step_is_scheduled_as_a_list() -> None:
     run = run_program("dev", "aws-ecs", overrides={"backupSchedule": "0 3 * * */2"})
     assert run.error is None, run.error
