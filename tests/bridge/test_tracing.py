@@ -142,10 +142,12 @@ async def test_each_message_of_a_sticky_session_continues_its_own_traceparent(tr
             result = await c.call_tool("echo", {"text": trace_id})
             assert result.content[0].text == trace_id  # type: ignore[union-attr]
     for trace_id, span_id in calls:
+        # The call's own spans: the session's first trace also holds the handshake's, which may
+        # arrive first (each process exports on its own schedule).
         spans = traced.receiver.wait_for(
             lambda all_spans, t=trace_id: (
-                {"trace-child", "mcp-bridge"}
-                <= {s.service for s in all_spans if s.trace_id == t and s.kind == "server"}
+                {("trace-child", "tools/call echo"), ("mcp-bridge", "tools/call echo")}
+                <= {(s.service, s.name) for s in all_spans if s.trace_id == t and s.kind == "server"}
             )
         )
         mine = [s for s in spans if s.trace_id == trace_id]
