@@ -449,7 +449,9 @@ class StackConfig(BaseModel):
     def _otlp_endpoint(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is not None and info.data.get("target") != "kubernetes":
             raise reject("only with target kubernetes (aws-ecs and gcp-cloudrun run their own collector)")
-        if value is not None and not re.fullmatch(r"https?://[a-z0-9.-]+(:[0-9]{1,5})?(/[^\s?#]*)?", value):
+        shape = re.fullmatch(r"https?://[a-z0-9.-]+(?::([0-9]{1,5}))?(/[^\s?#]*)?", value or "")
+        port = int(shape.group(1)) if shape is not None and shape.group(1) else None
+        if value is not None and (shape is None or (port is not None and not 1 <= port <= 65535)):
             raise reject(
                 "an http(s):// URL of an OTLP http receiver, e.g. http://otel-collector.observability:4318"
             )

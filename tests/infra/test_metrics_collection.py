@@ -179,6 +179,17 @@ def test_otlp_endpoint_is_refused_off_kubernetes() -> None:
     assert "k8sOtlpEndpoint" in str(found.error)
 
 
+@pytest.mark.parametrize("endpoint", ["http://otel:99999", "http://otel:0", "otel:4318"])
+def test_an_otlp_endpoint_without_a_usable_port_is_a_config_error(endpoint: str) -> None:
+    """Its port opens the NetworkPolicy egress: one outside 1..65535 must be refused by name in
+    config, not fail in the program."""
+    tracing = {"k8sOtlpEndpoint": endpoint, "tracingSampleRatio": "1"}
+    found = run_program("dev", "kubernetes", overrides=tracing)
+    assert found.error is not None
+    assert "k8sOtlpEndpoint" in str(found.error)
+    assert not found.resources
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod", "multi"])
 def test_gcp_sidecars_share_their_services_cpu_allocation(stack: str) -> None:
     """CPU allocation is the instance's: a collector must not ask for another than its service."""
