@@ -646,3 +646,20 @@ def test_service_connect_alarms_query_dimension_sets_that_are_published(
         assert set(dims) == {"ClusterName", "ServiceName", "TargetDiscoveryName"}, (alarm, metric, dims)
         assert dims["ClusterName"] == cluster, alarm
         assert dims["ServiceName"] in callers, (alarm, dims)
+
+
+def test_a_gateway_size_fargate_cannot_run_stops_a_library_program_before_any_resource(
+    tmp_path: Path,
+) -> None:
+    """The Python API, no stack config: AwsPlatform refuses the gateway's size up front."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "three-servers"
+    (tmp_path / "Pulumi.yaml").write_text((example / "Pulumi.yaml").read_text())
+    (tmp_path / "__main__.py").write_text(
+        "from mcp_deploy.aws.platform import AwsPlatform\n"
+        "AwsPlatform('mcp', {'domain': 'mcp.example.org', 'auth_issuer': 'https://login.example.org/',\n"
+        "                    'aws': {'hosted_zone_id': 'ZEXAMPLEZONE'}, 'gateway': {'cpu': 1024}})\n"
+    )
+    run = run_program(path=example / "Pulumi.example.yaml", program=tmp_path / "__main__.py")
+    assert run.error is not None
+    assert "gateway memory 1024: with gateway cpu 1024, Fargate takes 2048 to 8192 MiB" in str(run.error)
+    assert not [r for r in run.resources if r.custom]
