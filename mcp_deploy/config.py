@@ -528,9 +528,6 @@ class StackConfig(BaseModel):
         fields = value.split()
         if len(fields) != 5 or not croniter.is_valid(value):
             raise reject("a 5-field cron expression (minute hour day month weekday), e.g. 0 3 * * *")
-        any_day = ("*", "?")  # `?`: croniter's and EventBridge's "any", not a second condition
-        if info.data.get("target") == "aws-ecs" and fields[2] not in any_day and fields[4] not in any_day:
-            raise reject("on aws-ecs, a day of the month or a day of the week, not both (EventBridge cron)")
         if info.data.get("target") == "aws-ecs":
             # Checked here, not when the platform registers the schedule after other resources.
             from mcp_deploy.aws.cron import CronNotSupported, eventbridge_cron  # the AWS SDK: aws-ecs only

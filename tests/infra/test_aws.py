@@ -20,6 +20,7 @@ from mcp_deploy.platform_spec import PlatformArgsError
 from mcp_deploy.server_spec import DRAIN_SECONDS, ServerArgsError, resolve_server
 from tests.harness.graph import transitive_dependencies
 from tests.harness.monitor import Registration
+from tests.harness.physical_names import physical_names as scoped_names
 from tests.harness.program import ProgramRun, run_program
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "aws_program"
@@ -547,8 +548,7 @@ NAME_INPUTS = ("name", "family", "identifier", "replicationGroupId", "bucketPref
 
 def physical_names(run: ProgramRun) -> set[tuple[str, str]]:
     return {
-        # A Cloud Map service's name is unique within its namespace, each stack's own.
-        (r.type, str(r.inputs[key]) + str((r.inputs.get("dnsConfig") or {}).get("namespaceId", "")))
+        (r.type, str(r.inputs[key]))
         for r in run.resources
         for key in NAME_INPUTS
         if key in r.inputs
@@ -559,7 +559,8 @@ def physical_names(run: ProgramRun) -> set[tuple[str, str]]:
 
 
 def test_two_stacks_in_one_account_ask_for_no_common_name(runs: dict[str, ProgramRun]) -> None:
-    dev, other = physical_names(runs["dev"]), physical_names(runs["other"])
+    # The harness's names carry their scope (a Cloud Map service's is its stack's own namespace).
+    dev, other = set(scoped_names(runs["dev"])), set(scoped_names(runs["other"]))
     assert len(dev) > 40
     assert dev & other == set()
 

@@ -88,8 +88,6 @@ class ForwardTrace:
         outcome = exchange.outcome or (
             "ok" if 0 < status < 400 else f"http_{status}" if status else "no_response"
         )
-        if self.call is not None:  # cut short (cancelled): the exchange ends with the request
-            called(self.scope, 0)
         span.set_attribute("mcp_gateway.outcome", outcome)
         if exchange.upstream:
             span.set_attribute("mcp_gateway.upstream", exchange.upstream)
@@ -164,8 +162,8 @@ def outgoing(scope: Scope, headers: list[tuple[bytes, bytes]], body: bytes | Non
 
 
 def called(scope: Scope, status: int, failure: str = "") -> None:
-    """End the CLIENT span: the upstream's status (0 when it gave none), or why the exchange
-    failed (`connect`, `timeout`, `broke`, ...; `cancelled` when the request ended first)."""
+    """End the CLIENT span (pipeline.py, once per forwarded request): the upstream's status (0
+    when it gave none), and why the exchange failed (`connect`, `timeout`, `broke`, `cancelled`...)."""
     forward: ForwardTrace | None = scope.get(KEY)
     if forward is None or forward.call is None:
         return
@@ -174,7 +172,6 @@ def called(scope: Scope, status: int, failure: str = "") -> None:
     span, forward.call = forward.call, None
     if status:
         span.set_attribute("http.response.status_code", status)
-    failure = failure or ("" if status else "cancelled")
     # HTTP semantic conventions: a CLIENT span with a 4xx is an error (a SERVER span's is not).
     if failure or status >= 400:
         span.set_attribute("error.type", failure or str(status))
