@@ -1,4 +1,5 @@
-"""When the restore drill runs, and how long without a good one is too long, from the backup's cron.
+"""When the restore drill runs, and how long without a good drill or backup is too long, from the
+backup's cron.
 
 The drill restores the newest dump, so it runs a fixed delay after each backup: long enough for a
 dump of the whole instance to finish. A backup whose hours move past midnight with the delay, on
@@ -15,6 +16,8 @@ from croniter import croniter
 DELAY_HOURS = 2
 # Slack on top of two backup periods: the drill's own run time, and the scheduler's retries.
 RUN_SLACK = timedelta(hours=1)
+# Slack on top of one backup period: a dump that ends later than the one before it.
+BACKUP_SLACK = timedelta(hours=1)
 # Gaps are measured over this span (long enough to see a monthly schedule's longest month), or
 # this many runs for a frequent schedule, whichever comes first.
 _HORIZON = timedelta(days=400)
@@ -52,6 +55,13 @@ def backup_period(backup_cron: str) -> timedelta:
 def stale_after(backup_cron: str) -> timedelta:
     """No successful drill for this long alerts: two backup periods and the run's own slack."""
     return 2 * backup_period(backup_cron) + RUN_SLACK
+
+
+def backup_missing_after(backup_cron: str) -> timedelta:
+    """No successful backup for this long alerts: the longest gap the schedule leaves between two
+    backups, and the slack. A fixed day would alert every day on a weekly schedule, and only
+    after four missed runs on a six-hourly one."""
+    return backup_period(backup_cron) + BACKUP_SLACK
 
 
 def _hours(hours: list[int]) -> str:

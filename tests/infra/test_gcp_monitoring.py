@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from mcp_deploy.gcp.platform.alerts import BACKUP_WINDOW, missing_window
+from mcp_deploy.drill_schedule import backup_missing_after
+from mcp_deploy.gcp.platform.alerts import missing_window
 from mcp_deploy.gcp.platform.apis import APIS
 from tests.fixtures.gcp_runs import run_gcp
 from tests.harness.program import ProgramRun, run_program
@@ -85,11 +86,12 @@ def test_every_alert_condition_is_one_the_monitoring_api_accepts(name: str) -> N
 @pytest.mark.parametrize("name", PLANS)
 def test_no_success_alerts_look_back_their_whole_window(name: str) -> None:
     """Aligned successes summed over the period, none for the whole duration: period + duration
-    is the window without a success that alerts (backups: 25 h; drills: two backup periods + 1 h)."""
+    is the window without a success that alerts (backups: one backup period + 1 h; drills: two
+    backup periods + 1 h)."""
     run = plan(name)
     policies = {p.name: p.inputs for p in run.of_type(POLICY)}
     six_hourly = name == "dev-six-hourly-backups"
-    windows = {"mcp-backup-missing": BACKUP_WINDOW}
+    windows = {"mcp-backup-missing": timedelta(hours=7 if six_hourly else 25)}
     windows["mcp-drill-missing"] = timedelta(hours=13 if six_hourly else 49)
     for policy, window in windows.items():
         [condition] = policies[policy]["conditions"]
@@ -108,8 +110,8 @@ def test_a_missing_window_is_never_held_for_zero_seconds(hours: float) -> None:
     assert timedelta(seconds=alignment + duration) == stale
 
 
-def test_the_backup_window_is_a_day_aligned_and_an_hour_held() -> None:
-    assert missing_window(BACKUP_WINDOW) == ("86400s", "3600s")
+def test_the_daily_backup_window_is_a_day_aligned_and_an_hour_held() -> None:
+    assert missing_window(backup_missing_after("0 3 * * *")) == ("86400s", "3600s")
 
 
 # --- collector sidecars ---------------------------------------------------------------------

@@ -15,7 +15,8 @@ RULES = Path(__file__).parent / "prometheus" / "platform"
 
 
 def test_the_rules_file_is_what_the_platform_deploys() -> None:
-    rendered = alert_rules("mcp", "mcp.example.com", "mcp", "mcp-postgres", "mcp-redis", "mcp-backup")
+    daily = "0 3 * * *"
+    rendered = alert_rules("mcp", "mcp.example.com", "mcp", "mcp-postgres", "mcp-redis", "mcp-backup", daily)
     assert yaml.safe_load((RULES / "rules.yml").read_text()) == {"groups": [rendered]}
 
 

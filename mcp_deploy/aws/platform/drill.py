@@ -24,7 +24,7 @@ from mcp_deploy.aws.platform.backup_task import scheduled_backup_task
 from mcp_deploy.aws.scheduled_task_alarms import failed_run_alarm, no_success_alarm
 from mcp_deploy.aws.secret import StoredSecret
 from mcp_deploy.backup_contract import database_url_env
-from mcp_deploy.drill_schedule import drill_schedule, stale_after
+from mcp_deploy.drill_schedule import backup_missing_after, drill_schedule, stale_after
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import ServerSpec
 
@@ -69,6 +69,12 @@ def server_drill(
 
 def missing_hours(backup_cron: str) -> int:
     return min(MOST_HOURS, -(-int(stale_after(backup_cron).total_seconds()) // 3600))
+
+
+def backup_missing_hours(backup_cron: str) -> int:
+    """Hourly periods without a successful dump before the backup's alarm: one backup period and
+    its slack, and one more hour, as a success counts in whichever hour it lands (daily: 26)."""
+    return min(MOST_HOURS, -(-int(backup_missing_after(backup_cron).total_seconds()) // 3600) + 1)
 
 
 def _alarms(spec: ServerSpec, platform: AwsPlatform, family: str, parent: pulumi.Resource) -> None:

@@ -1,6 +1,7 @@
 """The server's database in the platform's scheduled dumps: a task running `mcp-backup dump` with
 the server's database URL as `PG_URL_<NAME>`, on the platform's schedule, an alarm when no run
-succeeded for 26 hours, and the command that restores it."""
+succeeded for a backup period and two hours (26 on a daily schedule), and the command that restores
+it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pulumi_aws as aws
 from mcp_deploy.aws.iam import Role
 from mcp_deploy.aws.platform import AwsPlatform
 from mcp_deploy.aws.platform.backup_task import scheduled_backup_task
-from mcp_deploy.aws.platform.drill import server_drill
+from mcp_deploy.aws.platform.drill import backup_missing_hours, server_drill
 from mcp_deploy.aws.scheduled_task_alarms import no_success_alarm
 from mcp_deploy.aws.secret import StoredSecret
 from mcp_deploy.backup_contract import database_url_env
@@ -18,7 +19,6 @@ from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import ServerSpec
 
 CONTAINER = "backup"
-HOURS_WITHOUT_SUCCESS = 26  # a daily schedule, plus its retries and a run's length
 
 
 def backup(
@@ -49,16 +49,18 @@ def backup(
         parent=parent,
     )
     # No failure alarm of its own: the platform's backup-failed rule matches every server's dumps.
+    hours = backup_missing_hours(platform.spec.backup.schedule)
     no_success_alarm(
         f"{spec.name}-backup",
         (platform.prefix, spec.name, "backup"),
         platform.cluster,
         f"family:{family}",
-        HOURS_WITHOUT_SUCCESS,
+        hours,
         platform.topic,
         parent,
         rule_description=f"A backup of MCP server {spec.name}'s database succeeded",
-        alarm_description=f"No successful backup of {spec.name}'s database for {HOURS_WITHOUT_SUCCESS} hours",
+        alarm_description=f"No successful backup of {spec.name}'s database for {hours} hours"
+        " (one backup period and two hours)",
     )
     server_drill(spec, platform, url, execution_role, ready, parent)
     return _restore_command(spec, platform, task)

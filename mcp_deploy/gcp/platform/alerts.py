@@ -9,6 +9,7 @@ from datetime import timedelta
 import pulumi
 import pulumi_gcp as gcp
 
+from mcp_deploy.drill_schedule import backup_missing_after
 from mcp_deploy.platform_spec import GcpSpec
 
 Threshold = gcp.monitoring.AlertPolicyConditionConditionThresholdArgs
@@ -20,8 +21,6 @@ MAX_ALIGNMENT = timedelta(hours=25)
 # must have a non-zero duration, or the Monitoring API refuses the policy ("Conditions setting
 # evaluation_missing_data must have a non-zero duration").
 MIN_HOLD = timedelta(hours=1)
-# A day of runs plus an hour of slack for a slow dump: aligned over 24 h, held for 1 h.
-BACKUP_WINDOW = timedelta(hours=25)
 
 
 def channel(
@@ -130,11 +129,16 @@ def redis_alerts(
 
 def backup_alerts(
     name: str,
+    schedule: str,
     google: GcpSpec,
     job: gcp.cloudrunv2.Job,
     channels: list[pulumi.Output[str]],
     parent: pulumi.Resource,
 ) -> None:
+    """Failed runs, and no success within one period of `schedule` and an hour (daily: aligned
+    over 24 h, held for 1 h)."""
+    stale = backup_missing_after(schedule)
+    hours = -(-stale // timedelta(hours=1))
     job_run_alerts(
         f"{name}-backup",
         google,
@@ -142,8 +146,8 @@ def backup_alerts(
         channels,
         parent,
         failed="a backup run failed",
-        missing="no successful backup for a day",
-        window=missing_window(BACKUP_WINDOW),
+        missing=f"no successful backup for {hours} hours (one backup period and an hour)",
+        window=missing_window(stale),
     )
 
 

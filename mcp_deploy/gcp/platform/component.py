@@ -161,7 +161,7 @@ class GcpPlatform(pulumi.ComponentResource):
                 self.apis,
                 self,
             )
-            backup_alerts(name, google, jobs.backup, self.channels, self)
+            backup_alerts(name, spec.backup.schedule, google, jobs.backup, self.channels, self)
             restore_drill(name, spec.backup, google, jobs.drill, self.channels, self.apis, self)
             backup_job = jobs.backup.name
             self.restore_command = jobs.restore_command

@@ -127,6 +127,7 @@ class K8sPlatform(pulumi.ComponentResource):
                 self.postgres.cluster_name if self.postgres else None,
                 self.redis.name if self.redis and self.redis.in_cluster else None,
                 self.backups.instance if self.backups else None,
+                spec.backup.schedule,
                 k.prometheus_release,
                 in_namespace,
                 self,

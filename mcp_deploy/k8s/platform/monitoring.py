@@ -9,14 +9,13 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mcp_deploy.drill_schedule import backup_missing_after
 from mcp_deploy.k8s.alert_routing import routed
 from mcp_deploy.k8s.cronjob_alerts import no_success_for, run_failed
 from mcp_deploy.k8s.meta import operator_metadata, selector
 from mcp_deploy.k8s.platform.gateway import GatewayAddress
 from mcp_deploy.k8s.platform.postgres import METRICS_PORT_NAME, Postgres
 from mcp_deploy.names import physical_name
-
-DAY_SECONDS = 24 * 3600
 
 
 def platform_alerts(
@@ -27,11 +26,14 @@ def platform_alerts(
     postgres_cluster: str | None,
     redis_name: str | None,
     backup_job: str | None,
+    backup_schedule: str,
     release: str,
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> k8s.apiextensions.CustomResource | None:
-    group = alert_rules(physical_name(name), domain, namespace, postgres_cluster, redis_name, backup_job)
+    group = alert_rules(
+        physical_name(name), domain, namespace, postgres_cluster, redis_name, backup_job, backup_schedule
+    )
     if not group["rules"]:
         return None
     return k8s.apiextensions.CustomResource(
@@ -51,6 +53,7 @@ def alert_rules(
     postgres_cluster: str | None,
     redis_name: str | None,
     backup_job: str | None,
+    backup_schedule: str,
 ) -> dict[str, Any]:
     """The shared parts' alerts as one Prometheus rule group (also written to a plain rules file
     and unit tested with promtool: tests/infra/prometheus/platform/)."""
@@ -73,10 +76,12 @@ def alert_rules(
         limit = f'max(kube_pod_container_resource_limits{{{pods},resource="memory"}})'
         rules.append(("McpRedisMemory", f"{memory} / {limit} > 0.8", "10m"))
     if backup_job is not None:
-        # kube-state-metrics: a run failed since the last success; no success in a day (and an hour).
+        # kube-state-metrics: a run failed since the last success; no success in one backup period
+        # and an hour (daily: 25 h).
+        stale = int(backup_missing_after(backup_schedule).total_seconds())
         rules += [
             ("McpBackupFailed", run_failed(namespace, backup_job), "0m"),
-            ("McpBackupMissing", no_success_for(namespace, backup_job, DAY_SECONDS + 3600), "0m"),
+            ("McpBackupMissing", no_success_for(namespace, backup_job, stale), "0m"),
         ]
     return {
         "name": group,
