@@ -206,6 +206,16 @@ CALLS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
         "names": [f"{AWS_REGION}{zone}" for zone in "abcdef"],
         "zoneIds": [f"use1-az{n}" for n in range(1, 7)],
     },
+    # An existing VPC: DNS support and hostnames on, unless its id says which is off
+    # (vpc-...-dns-hostnames-off, vpc-...-dns-off for both), as the program must refuse those.
+    "aws:ec2/getVpc:getVpc": lambda args: {
+        "id": args["id"],
+        "arn": f"arn:aws:ec2:{AWS_REGION}:{ACCOUNT}:vpc/{args['id']}",
+        "cidrBlock": "10.20.0.0/16",
+        "enableDnsSupport": not str(args["id"]).endswith("-dns-off"),
+        "enableDnsHostnames": not str(args["id"]).endswith(("-dns-off", "-dns-hostnames-off")),
+        "state": "available",
+    },
     "gcp:organizations/getProject:getProject": lambda _: {
         "projectId": GCP_PROJECT,
         "number": "123456789012",

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
+from mcp_deploy.config_errors import ConfigError, ConfigProblem
 from mcp_deploy.platform_spec import AwsSpec
 
 
@@ -28,12 +29,37 @@ class Network:
 
 def network(name: str, spec: AwsSpec, parent: pulumi.Resource) -> Network:
     if spec.vpc_id is not None:
+        _check_private_dns(spec.vpc_id, parent)
         return Network(
             vpc_id=pulumi.Output.from_input(spec.vpc_id),
             public_subnet_ids=[pulumi.Output.from_input(s) for s in spec.public_subnet_ids],
             private_subnet_ids=[pulumi.Output.from_input(s) for s in spec.private_subnet_ids],
         )
     return _new_vpc(name, spec, parent)
+
+
+def _check_private_dns(vpc_id: str, parent: pulumi.Resource) -> None:
+    """Servers reach the gateway's JWKS by a name in a private DNS namespace (discovery.py), and
+    AWS resolves such names only in a VPC with DNS support and DNS hostnames both on. Checked
+    before any resource is registered: otherwise the deploy succeeds and every token check fails.
+    """
+    vpc = aws.ec2.get_vpc(id=vpc_id, opts=pulumi.InvokeOptions(parent=parent))
+    flags = (("enableDnsSupport", vpc.enable_dns_support), ("enableDnsHostnames", vpc.enable_dns_hostnames))
+    off = [flag for flag, on in flags if not on]
+    if off:
+        # One attribute per call, support before hostnames (AWS refuses hostnames without it).
+        commands = "; ".join(f"aws ec2 modify-vpc-attribute --vpc-id {vpc_id} --{_dashed(f)}" for f in off)
+        allowed = (
+            "a VPC with enableDnsSupport and enableDnsHostnames on: the gateway's JWKS name is in a "
+            f"private DNS namespace, resolved only there ({commands})"
+        )
+        raise ConfigError(
+            "mcp-deploy", [ConfigProblem("awsVpcId", f"{vpc_id} ({' and '.join(off)} off)", allowed)]
+        )
+
+
+def _dashed(flag: str) -> str:
+    return "".join(f"-{c.lower()}" if c.isupper() else c for c in flag)
 
 
 def subnet_ranges(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
