@@ -263,6 +263,11 @@ class StackConfig(BaseModel):
         "ServiceMonitors, PodMonitor and PrometheusRules (kube-prometheus-stack selects its Helm "
         "release's); none: no label",
     )
+    k8s_prometheus_namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] = Field(
+        "monitoring",
+        description="kubernetes: the namespace Prometheus runs in; our NetworkPolicies admit its "
+        "scrapes from there only",
+    )
     k8s_otlp_endpoint: str | None = Field(
         None,
         description="kubernetes: OTLP http/protobuf endpoint (http(s)://collector:4318) traces go to when "

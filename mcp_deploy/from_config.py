@@ -63,6 +63,7 @@ def platform_args(config: StackConfig, provider: dict[str, str] | None = None) -
             install_cnpg=config.k8s_install_cnpg,
             prometheus_operator=config.k8s_prometheus_operator,
             prometheus_release=config.k8s_prometheus_release,
+            prometheus_namespace=config.k8s_prometheus_namespace,
             otlp_endpoint=config.k8s_otlp_endpoint,
             backup_url=config.k8s_backup_url,
             backup_secret=config.k8s_backup_secret,

@@ -121,6 +121,9 @@ class K8sArgs(TypedDict, total=False):
     """With prometheus_operator, the label `release: <this>` on our ServiceMonitors, PodMonitor and
     PrometheusRules: kube-prometheus-stack's Prometheus selects only its own Helm release's by
     default. Default kube-prometheus-stack; "" adds no label."""
+    prometheus_namespace: str
+    """The namespace Prometheus runs in: our NetworkPolicies admit scrapes from there only.
+    Default monitoring."""
     otlp_endpoint: str
     """OTLP http/protobuf endpoint (http://collector:4318) for traces when tracing_sample_ratio is on."""
     backup_url: str

@@ -75,6 +75,7 @@ class K8sSpec:
     install_cnpg: bool = False
     prometheus_operator: bool = False
     prometheus_release: str = "kube-prometheus-stack"  # "": no `release` label
+    prometheus_namespace: str = "monitoring"  # where scrapes come from: the NetworkPolicies admit it
     otlp_endpoint: str | None = None  # traces go here when tracing is on
     backup_url: str | None = None
     backup_secret: str | None = None

@@ -21,6 +21,7 @@ REDIS_CLIENT = "mcp-deploy.io/redis-client"
 # carry the label with the release named in k8s.prometheus_release.
 RELEASE = "release"
 LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")  # 63 at most
+NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # a DNS-1123 label
 
 
 def labels(component: str, instance: str) -> dict[str, str]:

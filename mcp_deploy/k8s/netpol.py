@@ -9,7 +9,6 @@ import pulumi_kubernetes as k8s
 from mcp_deploy.tracing import tracing_env
 
 PRIVATE_RANGES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16"]
-MONITORING_NAMESPACE = "monitoring"
 Peer = k8s.networking.v1.NetworkPolicyPeerArgs
 Port = k8s.networking.v1.NetworkPolicyPortArgs
 Egress = k8s.networking.v1.NetworkPolicyEgressRuleArgs

@@ -18,7 +18,7 @@ import pulumi_kubernetes as k8s
 from mcp_deploy.bridge_image import bridge_base_image
 from mcp_deploy.k8s import netpol
 from mcp_deploy.k8s.images import built_image, registry_access
-from mcp_deploy.k8s.meta import LABEL_VALUE
+from mcp_deploy.k8s.meta import LABEL_VALUE, NAMESPACE_NAME
 from mcp_deploy.k8s.platform.backups import Backups, backups
 from mcp_deploy.k8s.platform.dashboard import dashboard_config_map
 from mcp_deploy.k8s.platform.entry import GATEWAY_POD_LABEL, Entry, entry
@@ -114,7 +114,7 @@ class K8sPlatform(pulumi.ComponentResource):
             redis=self.redis,
             backups=self.backups,
             backup_secret=k.backup_secret,
-            scraped=k.prometheus_operator,
+            scrapers=k.prometheus_namespace if k.prometheus_operator else None,
             depends_on=in_namespace,
             parent=self,
         )
@@ -180,7 +180,7 @@ class K8sPlatform(pulumi.ComponentResource):
             upstreams=list(self._upstreams),
             redis=self.redis,
             entry_peers=self.entry_peers,
-            scraped=True,  # its pods carry the prometheus.io annotations on every cluster
+            scrapers=k.prometheus_namespace,  # its pods carry the prometheus.io annotations on every cluster
         )
         deployment = gateway_workload(name, spec, self.gateway, found, self._in_namespace, self)
         public_route(
@@ -232,6 +232,8 @@ def _check(spec: PlatformSpec) -> None:
         problems.append("k8s.registry is required: the gateway's image is built and pushed there")
     if k.prometheus_release and not LABEL_VALUE.fullmatch(k.prometheus_release):
         problems.append(f"k8s.prometheus_release {k.prometheus_release!r} is not a label value")
+    if not NAMESPACE_NAME.fullmatch(k.prometheus_namespace):
+        problems.append(f"k8s.prometheus_namespace {k.prometheus_namespace!r} is not a namespace name")
     if k.entry == "ingress" and not k.entry_namespace:
         problems.append(
             "k8s.entry_namespace (the ingress controller's namespace) is required with entry ingress"

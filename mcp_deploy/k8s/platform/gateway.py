@@ -98,7 +98,7 @@ class GatewayInputs:
     upstreams: list[Upstream]
     redis: Redis | None
     entry_peers: list[k8s.networking.v1.NetworkPolicyPeerArgs]
-    scraped: bool  # the Prometheus operator scrapes /metrics
+    scrapers: str | None  # the namespace of the Prometheus that scrapes /metrics
 
 
 def gateway_workload(
@@ -120,7 +120,7 @@ def gateway_workload(
         found.entry_peers,
         found.upstreams,
         found.redis,
-        found.scraped,
+        found.scrapers,
         netpol.otlp(spec.k8s.otlp_endpoint, spec.tracing_sample_ratio),
         depends_on,
         parent,

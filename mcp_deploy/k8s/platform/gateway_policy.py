@@ -24,15 +24,15 @@ def gateway_policy(
     entry_peers: list[k8s.networking.v1.NetworkPolicyPeerArgs],
     upstreams: list[Upstream],
     redis: Redis | None,
-    scraped: bool,
+    scrapers: str | None,
     tracing: list[k8s.networking.v1.NetworkPolicyEgressRuleArgs],
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> k8s.networking.v1.NetworkPolicy:
     sources = list(entry_peers)
     sources += [netpol.pods(selector(u.instance)) for u in upstreams if u.fetches_jwks]
-    if scraped:
-        sources.append(netpol.namespace(netpol.MONITORING_NAMESPACE))
+    if scrapers is not None:
+        sources.append(netpol.namespace(scrapers))
     egress = [netpol.dns()]
     egress += [
         netpol.Egress(to=[netpol.pods(selector(u.instance))], ports=netpol.tcp(u.port))

@@ -48,7 +48,7 @@ def platform_policies(
     redis: Redis | None,
     backups: Backups | None,
     backup_secret: str | None,
-    scraped: bool,
+    scrapers: str | None,
     depends_on: list[pulumi.Resource],
     parent: pulumi.Resource,
 ) -> list[k8s.networking.v1.NetworkPolicy]:
@@ -92,12 +92,8 @@ def platform_policies(
             netpol.Ingress(from_=[netpol.namespace(CNPG_NAMESPACE)], ports=netpol.tcp(8000)),
             netpol.Ingress(from_=[netpol.pods(postgres.pod_labels)]),
         ]
-        if scraped:
-            ingress.append(
-                netpol.Ingress(
-                    from_=[netpol.namespace(netpol.MONITORING_NAMESPACE)], ports=netpol.tcp(METRICS_PORT)
-                )
-            )
+        if scrapers is not None:
+            ingress.append(netpol.Ingress(from_=[netpol.namespace(scrapers)], ports=netpol.tcp(METRICS_PORT)))
         policies.append(
             policy(
                 "postgres",

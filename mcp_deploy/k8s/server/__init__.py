@@ -78,8 +78,8 @@ class K8sServer(pulumi.ComponentResource):
             waits += platform.redis.resources
             pod_labels.update(platform.redis.client_label)
         secret = env_secret(spec, instance, namespace, computed, in_namespace, self)
-        # Admits the monitoring namespace: a plain Prometheus scrapes by the pod annotations too.
-        scraped = spec.metrics is not None
+        # Admits Prometheus's namespace: a plain Prometheus scrapes by the pod annotations too.
+        scrapers = p.k8s.prometheus_namespace if spec.metrics is not None else None
         fetches_jwks = spec.is_reference
         if fetches_jwks:
             waits.append(platform.gateway.service)
@@ -89,7 +89,7 @@ class K8sServer(pulumi.ComponentResource):
             namespace,
             platform.gateway,
             fetches_jwks,
-            scraped,
+            scrapers,
             platform.postgres,
             platform.redis,
             netpol.otlp(p.k8s.otlp_endpoint, p.tracing_sample_ratio),

@@ -24,7 +24,7 @@ def server_policy(
     namespace: str,
     gateway: GatewayAddress,
     fetches_jwks: bool,
-    scraped: bool,
+    scrapers: str | None,
     postgres: Postgres | None,
     redis: Redis | None,
     tracing: list[k8s.networking.v1.NetworkPolicyEgressRuleArgs],
@@ -32,12 +32,12 @@ def server_policy(
     parent: pulumi.Resource,
 ) -> k8s.networking.v1.NetworkPolicy:
     sources = [netpol.pods(gateway.pod_labels)]
-    prometheus = netpol.namespace(netpol.MONITORING_NAMESPACE)
+    prometheus = netpol.namespace(scrapers) if scrapers is not None else None
     metrics_port = spec.metrics.port if spec.metrics is not None else spec.port
-    if scraped and metrics_port == spec.port:
+    if prometheus is not None and metrics_port == spec.port:
         sources.append(prometheus)
     ingress = [netpol.Ingress(from_=sources, ports=netpol.tcp(spec.port))]
-    if scraped and metrics_port != spec.port:
+    if prometheus is not None and metrics_port != spec.port:
         # A metrics port of its own: Prometheus there only, the gateway on the MCP port only.
         ingress.append(netpol.Ingress(from_=[prometheus], ports=netpol.tcp(metrics_port)))
     egress = [netpol.dns()]
