@@ -536,12 +536,16 @@ class StackConfig(BaseModel):
         if info.data.get("target") == "aws-ecs":
             # Checked here, not when the platform registers the schedule after other resources.
             from mcp_deploy.aws.cron import CronNotSupported, eventbridge_cron  # the AWS SDK: aws-ecs only
+            from mcp_deploy.aws.lookback import lookback_problem
 
             try:
                 eventbridge_cron(value)
             except CronNotSupported as problem:
                 reason = str(problem).removeprefix(f"{value}: ")
                 raise reject(f"on aws-ecs, a schedule EventBridge cron can express ({reason})") from None
+            sparse = lookback_problem(value)
+            if sparse is not None:
+                raise reject(f"on aws-ecs, a schedule its alarms can watch ({sparse})")
         return value
 
     @field_validator("alert_email", mode="after")

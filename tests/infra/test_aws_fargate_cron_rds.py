@@ -210,8 +210,8 @@ def test_a_schedule_eventbridge_cannot_run_stops_the_program_before_any_resource
 
 def test_a_question_mark_for_the_unused_day_field_is_taken_on_aws() -> None:
     """croniter and EventBridge both take `?` for "any": it is not a second day condition."""
-    values = {**REQUIRED, "target": "aws-ecs", "backupSchedule": "0 3 ? * 1"}
-    assert parse_stack_config(values, secret=set()).backup_schedule == "0 3 ? * 1"
+    values = {**REQUIRED, "target": "aws-ecs", "backupSchedule": "0 3 ? * 1-5"}
+    assert parse_stack_config(values, secret=set()).backup_schedule == "0 3 ? * 1-5"
     assert lines_of(failed("dev", backupSchedule="0 3 1 * 1")) == [
         '  mcp-deploy:backupSchedule: got "0 3 1 * 1"; allowed: on aws-ecs, a schedule EventBridge '
         "cron can express (EventBridge cannot match both a day of the month and a day of the week)"

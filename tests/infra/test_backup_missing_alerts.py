@@ -7,20 +7,26 @@ from __future__ import annotations
 import json
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
-from mcp_deploy.aws.platform.drill import backup_missing_hours
+from mcp_deploy.aws.lookback import backup_missing_hours, lookback_problem
+from mcp_deploy.config_errors import ConfigError
 from mcp_deploy.drill_schedule import backup_missing_after
+from mcp_deploy.platform_spec import PlatformArgsError
 from tests.harness.program import ProgramRun, run_program
 
 # schedule -> the window without a success that alerts (one period + 1 h; AWS counts whole hourly
-# periods and adds the hour a success may land in, up to CloudWatch's 7 days).
+# periods and adds the hour a success may land in).
 WINDOWS = {
     "0 3 * * *": (timedelta(hours=25), 26),
     "0 */6 * * *": (timedelta(hours=7), 8),
-    "0 3 * * 0": (timedelta(hours=169), 7 * 24),
+    "0 3 * * 1-5": (timedelta(hours=73), 74),  # Friday to Monday
+    "0 3 * * 0": (timedelta(hours=169), 170),
 }
+# CloudWatch alarms look back 7 days at most: a weekly schedule cannot be watched there.
+AWS_WATCHABLE = [schedule for schedule, (_, hours) in WINDOWS.items() if hours <= 7 * 24]
 
 
 @pytest.mark.parametrize("schedule", WINDOWS)
@@ -30,13 +36,27 @@ def test_the_window_is_one_backup_period_and_the_slack(schedule: str) -> None:
     assert backup_missing_hours(schedule) == aws_hours
 
 
-@pytest.mark.parametrize("schedule", WINDOWS)
+@pytest.mark.parametrize("schedule", AWS_WATCHABLE)
 def test_aws_alarms_after_that_many_empty_hours(schedule: str) -> None:
     run = run_program("dev", "aws-ecs", overrides={"backupSchedule": schedule})
     alarm = run.named("aws:cloudwatch/metricAlarm:MetricAlarm", "notes-backup-missing").inputs
     hours = WINDOWS[schedule][1]
     assert (alarm["period"], alarm["evaluationPeriods"], alarm["datapointsToAlarm"]) == (3600, hours, hours)
     assert f"for {hours} hours" in alarm["alarmDescription"]
+
+
+def test_aws_refuses_a_schedule_its_alarms_cannot_watch_before_any_resource() -> None:
+    assert lookback_problem("0 3 * * 1-5") is None
+    run = run_program("dev", "aws-ecs", overrides={"backupSchedule": "0 3 * * 0"})
+    assert isinstance(run.error, ConfigError), run.error
+    assert str(run.error).splitlines()[1:] == [
+        '  mcp-deploy:backupSchedule: got "0 3 * * 0"; allowed: on aws-ecs, a schedule its alarms can '
+        "watch (its longest gap between runs needs an alarm over 170 hours, and CloudWatch alarms look "
+        "back 168 at most: run it at least every 166 hours (e.g. 0 3 * * 0,3))"
+    ]
+    assert run.resources == []
+    # Elsewhere the window is the schedule's own, however long.
+    assert run_program("dev", "gcp-cloudrun", overrides={"backupSchedule": "0 3 * * 0"}).error is None
 
 
 @pytest.mark.parametrize("schedule", WINDOWS)
@@ -66,3 +86,21 @@ def _kubernetes(schedule: str) -> ProgramRun:
 
 def _seconds(value: str) -> int:
     return int(value.removesuffix("s"))
+
+
+def test_a_library_program_with_a_weekly_schedule_stops_before_any_resource(tmp_path: Path) -> None:
+    """The Python API, no stack config: AwsPlatform refuses the schedule up front too."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "three-servers"
+    (tmp_path / "Pulumi.yaml").write_text((example / "Pulumi.yaml").read_text())
+    (tmp_path / "__main__.py").write_text(
+        "from mcp_deploy.aws.platform import AwsPlatform\n"
+        "AwsPlatform('mcp', {'domain': 'mcp.example.org', 'auth_issuer': 'https://login.example.org/',\n"
+        "                    'aws': {'hosted_zone_id': 'ZEXAMPLEZONE'},\n"
+        "                    'backup': {'schedule': '0 3 * * 0'}})\n"
+    )
+    run = run_program(path=example / "Pulumi.example.yaml", program=tmp_path / "__main__.py")
+    assert isinstance(run.error, PlatformArgsError), run.error
+    assert "backup schedule '0 3 * * 0': its longest gap between runs needs an alarm over 170 hours" in str(
+        run.error
+    )
+    assert not [r for r in run.resources if r.custom]

@@ -12,6 +12,7 @@ import pulumi
 import pulumi_aws as aws
 
 from mcp_deploy.aws.images import ecr_access, repository
+from mcp_deploy.aws.lookback import lookback_problem
 from mcp_deploy.aws.platform.alarms import alarm_topic, data_alarms
 from mcp_deploy.aws.platform.backups import Backups, backups
 from mcp_deploy.aws.platform.collector import telemetry
@@ -43,9 +44,14 @@ class AwsPlatform(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: PlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         spec = resolve_platform(args)
-        sizes = fargate_size_problems(spec.gateway.cpu, spec.gateway.memory, "gateway cpu", "gateway memory")
-        if sizes:  # refused before anything is registered
-            raise PlatformArgsError(f"aws platform {name}: " + "; ".join(sizes))
+        problems = fargate_size_problems(
+            spec.gateway.cpu, spec.gateway.memory, "gateway cpu", "gateway memory"
+        )
+        sparse = lookback_problem(spec.backup.schedule)
+        if sparse is not None:
+            problems.append(f"backup schedule {spec.backup.schedule!r}: {sparse}")
+        if problems:  # refused before anything is registered
+            raise PlatformArgsError(f"aws platform {name}: " + "; ".join(problems))
         super().__init__("mcp-deploy:aws:Platform", name, None, opts)
         self.prefix = name
         self.spec: PlatformSpec = spec

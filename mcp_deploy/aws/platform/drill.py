@@ -20,11 +20,12 @@ import pulumi_aws as aws
 
 from mcp_deploy.aws.cron import eventbridge_cron
 from mcp_deploy.aws.iam import Role
+from mcp_deploy.aws.lookback import MOST_HOURS
 from mcp_deploy.aws.platform.backup_task import scheduled_backup_task
 from mcp_deploy.aws.scheduled_task_alarms import failed_run_alarm, no_success_alarm
 from mcp_deploy.aws.secret import StoredSecret
 from mcp_deploy.backup_contract import database_url_env
-from mcp_deploy.drill_schedule import backup_missing_after, drill_schedule, stale_after
+from mcp_deploy.drill_schedule import drill_schedule, stale_after
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import ServerSpec
 
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
     from mcp_deploy.aws.platform import AwsPlatform
 
 CONTAINER = "drill"
-# CloudWatch evaluates at most 7 days of hourly periods: a longer window is cut to that.
-MOST_HOURS = 7 * 24
 
 
 def server_drill(
@@ -68,13 +67,9 @@ def server_drill(
 
 
 def missing_hours(backup_cron: str) -> int:
+    """Two backup periods and an hour, cut to what CloudWatch looks back (still more than one
+    period and its slack: config keeps schedules within that, aws/lookback.py)."""
     return min(MOST_HOURS, -(-int(stale_after(backup_cron).total_seconds()) // 3600))
-
-
-def backup_missing_hours(backup_cron: str) -> int:
-    """Hourly periods without a successful dump before the backup's alarm: one backup period and
-    its slack, and one more hour, as a success counts in whichever hour it lands (daily: 26)."""
-    return min(MOST_HOURS, -(-int(backup_missing_after(backup_cron).total_seconds()) // 3600) + 1)
 
 
 def _alarms(spec: ServerSpec, platform: AwsPlatform, family: str, parent: pulumi.Resource) -> None:
@@ -101,5 +96,5 @@ def _alarms(spec: ServerSpec, platform: AwsPlatform, family: str, parent: pulumi
         parent,
         rule_description=f"A restore drill of MCP server {spec.name}'s database succeeded",
         alarm_description=f"No successful restore drill of {spec.name}'s database for {hours} hours"
-        " (two backup periods)",
+        + (" (two backup periods)" if hours < MOST_HOURS else " (CloudWatch's longest look-back)"),
     )
