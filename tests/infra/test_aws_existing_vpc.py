@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcp_deploy.config_errors import ConfigError
+from mcp_deploy.aws.platform.network import VpcWithoutPrivateDns
 from tests.harness.program import ProgramRun, run_program
 
 SUBNETS = {
@@ -45,11 +45,11 @@ def test_a_vpc_without_private_dns_is_refused_before_any_resource(
     vpc_id: str, off: str, commands: list[str]
 ) -> None:
     run = in_vpc(vpc_id)
-    assert isinstance(run.error, ConfigError), run.error
-    [line] = str(run.error).splitlines()[1:]
-    assert line.startswith(
-        f"  mcp-deploy:awsVpcId: got {vpc_id} ({off}); allowed: a VPC with enableDnsSupport"
+    assert isinstance(run.error, VpcWithoutPrivateDns), run.error
+    message = str(run.error)
+    assert message.startswith(
+        f"the VPC {vpc_id} (stack config awsVpcId; aws.vpc_id in the Python API) has {off}."
     )
     fixes = [f"aws ec2 modify-vpc-attribute --vpc-id {vpc_id} {flag}" for flag in commands]
-    assert "; ".join(fixes) in line
+    assert message.endswith("Turn them on: " + "; ".join(fixes))
     assert [r.type for r in run.resources if r.custom] == []

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 
-from mcp_deploy.config_errors import ConfigError, ConfigProblem
 from mcp_deploy.platform_spec import AwsSpec
 
 
@@ -38,6 +37,10 @@ def network(name: str, spec: AwsSpec, parent: pulumi.Resource) -> Network:
     return _new_vpc(name, spec, parent)
 
 
+class VpcWithoutPrivateDns(pulumi.RunError):
+    """A `RunError`, so `pulumi up` prints the message without a traceback."""
+
+
 def _check_private_dns(vpc_id: str, parent: pulumi.Resource) -> None:
     """Servers reach the gateway's JWKS by a name in a private DNS namespace (discovery.py), and
     AWS resolves such names only in a VPC with DNS support and DNS hostnames both on. Checked
@@ -49,12 +52,10 @@ def _check_private_dns(vpc_id: str, parent: pulumi.Resource) -> None:
     if off:
         # One attribute per call, support before hostnames (AWS refuses hostnames without it).
         commands = "; ".join(f"aws ec2 modify-vpc-attribute --vpc-id {vpc_id} --{_dashed(f)}" for f in off)
-        allowed = (
-            "a VPC with enableDnsSupport and enableDnsHostnames on: the gateway's JWKS name is in a "
-            f"private DNS namespace, resolved only there ({commands})"
-        )
-        raise ConfigError(
-            "mcp-deploy", [ConfigProblem("awsVpcId", f"{vpc_id} ({' and '.join(off)} off)", allowed)]
+        raise VpcWithoutPrivateDns(
+            f"the VPC {vpc_id} (stack config awsVpcId; aws.vpc_id in the Python API) has "
+            f"{' and '.join(off)} off. The gateway's JWKS name is in a private DNS namespace, which "
+            f"only a VPC with enableDnsSupport and enableDnsHostnames on resolves. Turn them on: {commands}"
         )
 
 
