@@ -1,6 +1,6 @@
 """With the Prometheus operator: alerts on the shared parts (database CPU and disk, Redis memory,
-backups that failed or have not succeeded for a backup period and an hour), the gateway's ServiceMonitor and the
-Postgres instances' PodMonitor. Per-server alerts are the servers'."""
+backups that failed or have not succeeded for a backup period and an hour), the gateway's
+ServiceMonitor and the Postgres instances' PodMonitor. Per-server alerts are the servers'."""
 
 from __future__ import annotations
 
