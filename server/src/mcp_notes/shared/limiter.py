@@ -39,8 +39,10 @@ SWEEP_AT = 100_000  # subjects remembered before the ones with a full budget are
 SCRIPT_KEYS = 1_000  # subjects per script call, so one sync never blocks Redis for long
 
 # Charges each key with its count (0: only reads) and returns, per key, how many ms ahead of
-# now its budget is spent. Redis's clock, so replicas with skewed clocks agree. Whole
-# milliseconds for PX and the reply, whatever the interval (60000 / 7 is not an integer).
+# now its budget is spent. Redis's clock, so replicas with skewed clocks agree. PX takes whole
+# milliseconds, whatever the interval (60000 / 7 is not an integer); the reply is a string, as
+# Redis would cut a Lua number to an integer, and a reply rounded up made a replica refuse the
+# last request of a full budget spent within a millisecond or so.
 EXCHANGE_LUA = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
@@ -54,7 +56,7 @@ for i, key in ipairs(KEYS) do
     tat = tat + count * interval
     redis.call('SET', key, string.format('%.3f', tat), 'PX', math.ceil(tat - now) + 1000)
   end
-  spent[i] = math.ceil(tat - now)
+  spent[i] = string.format('%.3f', tat - now)
 end
 return spent
 """
