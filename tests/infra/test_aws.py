@@ -19,6 +19,7 @@ from mcp_deploy.aws.server import _check
 from mcp_deploy.platform_spec import PlatformArgsError
 from mcp_deploy.server_spec import DRAIN_SECONDS, ServerArgsError, resolve_server
 from tests.harness.graph import transitive_dependencies
+from tests.harness.library import run_aws_platform
 from tests.harness.monitor import Registration
 from tests.harness.physical_names import physical_names as scoped_names
 from tests.harness.program import ProgramRun, run_program
@@ -638,7 +639,7 @@ def test_service_connect_alarms_query_dimension_sets_that_are_published(
     data treated as not breaching the alarm would never fire."""
     run = runs[stack]
     cluster = run.one("aws:ecs/cluster:Cluster").state["name"]
-    callers = {s.inputs["name"] for s in run.of_type(SERVICE) if s.inputs.get("serviceConnectConfiguration")}
+    gateway = run.named(SERVICE, "mcp-gateway").inputs["name"]
     found = service_connect_metrics(run)
     assert {metric for _, metric, _ in found} >= {
         "HTTPCode_Target_5XX_Count",
@@ -649,21 +650,14 @@ def test_service_connect_alarms_query_dimension_sets_that_are_published(
         # Per stack: TargetDiscoveryName alone would mix two stacks' servers of the same name.
         assert set(dims) == {"ClusterName", "ServiceName", "TargetDiscoveryName"}, (alarm, metric, dims)
         assert dims["ClusterName"] == cluster, alarm
-        assert dims["ServiceName"] in callers, (alarm, dims)
+        assert dims["ServiceName"] == gateway, (alarm, dims)
 
 
 def test_a_gateway_size_fargate_cannot_run_stops_a_library_program_before_any_resource(
     tmp_path: Path,
 ) -> None:
     """The Python API, no stack config: AwsPlatform refuses the gateway's size up front."""
-    example = Path(__file__).resolve().parents[2] / "examples" / "three-servers"
-    (tmp_path / "Pulumi.yaml").write_text((example / "Pulumi.yaml").read_text())
-    (tmp_path / "__main__.py").write_text(
-        "from mcp_deploy.aws.platform import AwsPlatform\n"
-        "AwsPlatform('mcp', {'domain': 'mcp.example.org', 'auth_issuer': 'https://login.example.org/',\n"
-        "                    'aws': {'hosted_zone_id': 'ZEXAMPLEZONE'}, 'gateway': {'cpu': 1024}})\n"
-    )
-    run = run_program(path=example / "Pulumi.example.yaml", program=tmp_path / "__main__.py")
+    run = run_aws_platform(tmp_path, gateway={"cpu": 1024})
     assert run.error is not None
     assert "gateway memory 1024: with gateway cpu 1024, Fargate takes 2048 to 8192 MiB" in str(run.error)
     assert not [r for r in run.resources if r.custom]

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from mcp_deploy.aws.lookback import backup_missing_hours, lookback_problem
+from mcp_deploy.cloudwatch_lookback import MOST_HOURS, backup_missing_hours, lookback_problem
 from mcp_deploy.config_errors import ConfigError
 from mcp_deploy.drill_schedule import backup_missing_after
 from mcp_deploy.platform_spec import PlatformArgsError
-from tests.harness.program import ProgramRun, run_program
+from tests.harness.library import run_aws_platform
+from tests.harness.program import run_program
 
 # schedule -> the window without a success that alerts (one period + 1 h; AWS counts whole hourly
 # periods and adds the hour a success may land in).
@@ -26,7 +27,7 @@ WINDOWS = {
     "0 3 * * 0": (timedelta(hours=169), 170),
 }
 # CloudWatch alarms look back 7 days at most: a weekly schedule cannot be watched there.
-AWS_WATCHABLE = [schedule for schedule, (_, hours) in WINDOWS.items() if hours <= 7 * 24]
+AWS_WATCHABLE = [schedule for schedule, (_, hours) in WINDOWS.items() if hours <= MOST_HOURS]
 
 
 @pytest.mark.parametrize("schedule", WINDOWS)
@@ -73,15 +74,11 @@ def test_gcp_alerts_when_no_success_is_summed_over_the_window(schedule: str) -> 
 
 @pytest.mark.parametrize("schedule", WINDOWS)
 def test_kubernetes_alerts_when_the_last_success_is_older_than_the_window(schedule: str) -> None:
-    run = _kubernetes(schedule)
+    run = run_program("prod", "kubernetes", overrides={"backupSchedule": schedule})
     spec = run.named("kubernetes:monitoring.coreos.com/v1:PrometheusRule", "mcp-alerts").inputs["spec"]
     [rule] = [r for g in spec["groups"] for r in g["rules"] if r["alert"] == "McpBackupMissing"]
     seconds = int(WINDOWS[schedule][0].total_seconds())
     assert re.findall(r"> (\d+)", rule["expr"]) == [str(seconds), str(seconds)], json.dumps(rule)
-
-
-def _kubernetes(schedule: str) -> ProgramRun:
-    return run_program("prod", "kubernetes", overrides={"backupSchedule": schedule})
 
 
 def _seconds(value: str) -> int:
@@ -90,15 +87,7 @@ def _seconds(value: str) -> int:
 
 def test_a_library_program_with_a_weekly_schedule_stops_before_any_resource(tmp_path: Path) -> None:
     """The Python API, no stack config: AwsPlatform refuses the schedule up front too."""
-    example = Path(__file__).resolve().parents[2] / "examples" / "three-servers"
-    (tmp_path / "Pulumi.yaml").write_text((example / "Pulumi.yaml").read_text())
-    (tmp_path / "__main__.py").write_text(
-        "from mcp_deploy.aws.platform import AwsPlatform\n"
-        "AwsPlatform('mcp', {'domain': 'mcp.example.org', 'auth_issuer': 'https://login.example.org/',\n"
-        "                    'aws': {'hosted_zone_id': 'ZEXAMPLEZONE'},\n"
-        "                    'backup': {'schedule': '0 3 * * 0'}})\n"
-    )
-    run = run_program(path=example / "Pulumi.example.yaml", program=tmp_path / "__main__.py")
+    run = run_aws_platform(tmp_path, backup={"schedule": "0 3 * * 0"})
     assert isinstance(run.error, PlatformArgsError), run.error
     assert "backup schedule '0 3 * * 0': its longest gap between runs needs an alarm over 170 hours" in str(
         run.error
