@@ -1,11 +1,12 @@
 """How far back a CloudWatch alarm can look, and the backup schedules whose alarms fit in it.
 
-No AWS SDK here: the stack config checks `backupSchedule` with it before any target code loads.
+Outside mcp_deploy/aws (whose package loads the AWS SDK), like fargate.py: the stack config
+checks `backupSchedule` with it before any target code loads.
 """
 
 from __future__ import annotations
 
-from mcp_deploy.drill_schedule import backup_missing_after
+from mcp_deploy.drill_schedule import backup_missing_after, whole_hours
 
 # An alarm on periods of an hour or more evaluates at most 7 days of them.
 MOST_HOURS = 7 * 24
@@ -14,7 +15,7 @@ MOST_HOURS = 7 * 24
 def backup_missing_hours(backup_cron: str) -> int:
     """Hourly periods without a successful dump before the backup's alarm: one backup period and
     its slack, and one more hour, as a success counts in whichever hour it lands (daily: 26)."""
-    return -(-int(backup_missing_after(backup_cron).total_seconds()) // 3600) + 1
+    return whole_hours(backup_missing_after(backup_cron)) + 1
 
 
 def lookback_problem(backup_cron: str) -> str | None:

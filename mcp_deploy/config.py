@@ -32,11 +32,13 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
+from mcp_deploy.cloudwatch_lookback import lookback_problem
 from mcp_deploy.config_errors import ConfigError, ConfigProblem, problems_from_validation
 from mcp_deploy.config_secret_refs import STACK_KEY as SECRET_REF_KEY
 from mcp_deploy.config_secret_refs import referenced_keys, secret_ref_problems
 from mcp_deploy.config_servers import DEFAULT_SERVERS, Servers
 from mcp_deploy.fargate import fargate_cpu_problem, fargate_memory_problem
+from mcp_deploy.names import DNS_LABEL, LABEL_VALUE
 
 NAMESPACE = "mcp-deploy"
 
@@ -212,7 +214,7 @@ class StackConfig(BaseModel):
         description="gcp-cloudrun: range of the subnet Cloud Run egresses through (/20 to /26)",
     )
 
-    k8s_namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] | None = Field(
+    k8s_namespace: Annotated[str, Field(pattern=f"^{DNS_LABEL}$")] | None = Field(
         None, description="kubernetes: namespace for everything the stack deploys; empty: <stack>-mcp"
     )
     k8s_registry: str | None = Field(
@@ -263,7 +265,7 @@ class StackConfig(BaseModel):
         "ServiceMonitors, PodMonitor and PrometheusRules (kube-prometheus-stack selects its Helm "
         "release's); none: no label",
     )
-    k8s_prometheus_namespace: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")] = Field(
+    k8s_prometheus_namespace: Annotated[str, Field(pattern=f"^{DNS_LABEL}$")] = Field(
         "monitoring",
         description="kubernetes: the namespace Prometheus runs in; our NetworkPolicies admit its "
         "scrapes from there only",
@@ -419,7 +421,7 @@ class StackConfig(BaseModel):
         # data plane runs differs by implementation (Envoy Gateway: envoy-gateway-system).
         if info.data.get("target") == "kubernetes" and value is None:
             raise reject("the namespace of the Gateway's (or ingress controller's) data-plane pods")
-        if value is not None and not re.fullmatch(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?", value):
+        if value is not None and not re.fullmatch(DNS_LABEL, value):
             raise reject("a namespace name")
         return value
 
@@ -442,7 +444,7 @@ class StackConfig(BaseModel):
         # An empty key means unset (the default), so "none" is how a stack asks for no label.
         if value == "none":
             return ""
-        if not re.fullmatch(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?", value):
+        if not re.fullmatch(LABEL_VALUE, value):
             raise reject(
                 "a label value (a Helm release name, e.g. kube-prometheus-stack: up to 63 letters, "
                 "digits, '-', '_' or '.', starting and ending alphanumeric), or none"
@@ -536,7 +538,6 @@ class StackConfig(BaseModel):
         if info.data.get("target") == "aws-ecs":
             # Checked here, not when the platform registers the schedule after other resources.
             from mcp_deploy.aws.cron import CronNotSupported, eventbridge_cron  # the AWS SDK: aws-ecs only
-            from mcp_deploy.aws.lookback import lookback_problem
 
             try:
                 eventbridge_cron(value)

@@ -57,6 +57,11 @@ def stale_after(backup_cron: str) -> timedelta:
     return 2 * backup_period(backup_cron) + RUN_SLACK
 
 
+def whole_hours(span: timedelta) -> int:
+    """`span` in hours, rounded up: alarms count hourly periods, and titles say hours."""
+    return -(-span // timedelta(hours=1))
+
+
 def backup_missing_after(backup_cron: str) -> timedelta:
     """No successful backup for this long alerts: the longest gap the schedule leaves between two
     backups, and the slack. A fixed day would alert every day on a weekly schedule, and only

@@ -13,6 +13,10 @@ import re
 
 import pulumi
 
+# Kubernetes names, checked in stack config and again for library programs (k8s/meta.py).
+DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"  # a namespace: an RFC 1123 label
+LABEL_VALUE = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"  # 63 at most
+
 _NOT_ALLOWED = re.compile(r"[^a-z0-9-]+")
 
 

@@ -10,6 +10,8 @@ import re
 
 import pulumi_kubernetes as k8s
 
+from mcp_deploy import names
+
 PART_OF = {"app.kubernetes.io/part-of": "mcp-deploy"}
 INSTANCE = "app.kubernetes.io/instance"
 # Pods that may reach the platform's in-cluster Postgres / Redis carry these, valued with the
@@ -20,8 +22,8 @@ REDIS_CLIENT = "mcp-deploy.io/redis-client"
 # labelled `release: <its Helm release>` (the chart's `*SelectorNilUsesHelmValues: true`); ours
 # carry the label with the release named in k8s.prometheus_release.
 RELEASE = "release"
-LABEL_VALUE = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?")  # 63 at most
-NAMESPACE_NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")  # a DNS-1123 label
+LABEL_VALUE = re.compile(names.LABEL_VALUE)
+NAMESPACE_NAME = re.compile(names.DNS_LABEL)
 
 
 def labels(component: str, instance: str) -> dict[str, str]:

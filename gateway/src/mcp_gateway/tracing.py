@@ -97,7 +97,7 @@ class ForwardTrace:
             span.set_attribute("mcp_gateway.auth_failure", exchange.auth_failure)
         # An upstream's own 4xx (`upstream_404`) is the caller's doing, relayed: not the SERVER
         # span's error (HTTP semantic conventions); its CLIENT span records it as one.
-        relayed_4xx = outcome.removeprefix("upstream_").isdigit() and status < 500
+        relayed_4xx = outcome.removeprefix("upstream_").isdigit()
         failed = status >= 500 or (outcome.startswith(FAILED) and not relayed_4xx)
         failed = failed or outcome in ("client_gone", "no_response")
         if failed or status >= 400:

@@ -12,7 +12,6 @@ import pulumi
 import pulumi_aws as aws
 
 from mcp_deploy.aws.images import ecr_access, repository
-from mcp_deploy.aws.lookback import lookback_problem
 from mcp_deploy.aws.platform.alarms import alarm_topic, data_alarms
 from mcp_deploy.aws.platform.backups import Backups, backups
 from mcp_deploy.aws.platform.collector import telemetry
@@ -25,6 +24,7 @@ from mcp_deploy.aws.platform.network import Network, network
 from mcp_deploy.aws.platform.webhook import webhook_subscription
 from mcp_deploy.aws.security import REDIS_PORT, allow, https_out, security_group
 from mcp_deploy.bridge_image import bridge_base_image
+from mcp_deploy.cloudwatch_lookback import lookback_problem
 from mcp_deploy.fargate import fargate_size_problems
 from mcp_deploy.names import physical_name
 from mcp_deploy.platform_args import PlatformArgs

@@ -32,8 +32,6 @@ IDLE_TIMEOUT_SECONDS = 900
 class Discovery:
     def __init__(self, name: str, vpc_id: pulumi.Input[str], parent: pulumi.Resource) -> None:
         self._name = name
-        self._vpc_id = vpc_id
-        self._parent = parent
         self.namespace = aws.servicediscovery.HttpNamespace(
             f"{name}-services",
             name=physical_name(name, "services", limit=1024),

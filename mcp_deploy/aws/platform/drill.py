@@ -20,12 +20,12 @@ import pulumi_aws as aws
 
 from mcp_deploy.aws.cron import eventbridge_cron
 from mcp_deploy.aws.iam import Role
-from mcp_deploy.aws.lookback import MOST_HOURS
 from mcp_deploy.aws.platform.backup_task import scheduled_backup_task
 from mcp_deploy.aws.scheduled_task_alarms import failed_run_alarm, no_success_alarm
 from mcp_deploy.aws.secret import StoredSecret
 from mcp_deploy.backup_contract import database_url_env
-from mcp_deploy.drill_schedule import drill_schedule, stale_after
+from mcp_deploy.cloudwatch_lookback import MOST_HOURS
+from mcp_deploy.drill_schedule import drill_schedule, stale_after, whole_hours
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import ServerSpec
 
@@ -69,7 +69,7 @@ def server_drill(
 def missing_hours(backup_cron: str) -> int:
     """Two backup periods and an hour, cut to what CloudWatch looks back (still more than one
     period and its slack: config keeps schedules within that, aws/lookback.py)."""
-    return min(MOST_HOURS, -(-int(stale_after(backup_cron).total_seconds()) // 3600))
+    return min(MOST_HOURS, whole_hours(stale_after(backup_cron)))
 
 
 def _alarms(spec: ServerSpec, platform: AwsPlatform, family: str, parent: pulumi.Resource) -> None:

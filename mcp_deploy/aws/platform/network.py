@@ -47,20 +47,21 @@ def _check_private_dns(vpc_id: str, parent: pulumi.Resource) -> None:
     before any resource is registered: otherwise the deploy succeeds and every token check fails.
     """
     vpc = aws.ec2.get_vpc(id=vpc_id, opts=pulumi.InvokeOptions(parent=parent))
-    flags = (("enableDnsSupport", vpc.enable_dns_support), ("enableDnsHostnames", vpc.enable_dns_hostnames))
-    off = [flag for flag, on in flags if not on]
+    # The attribute, its AWS CLI option, and whether it is on; support first, as AWS refuses
+    # hostnames without it and takes one attribute per call.
+    flags = (
+        ("enableDnsSupport", "--enable-dns-support", vpc.enable_dns_support),
+        ("enableDnsHostnames", "--enable-dns-hostnames", vpc.enable_dns_hostnames),
+    )
+    off = [(flag, option) for flag, option, on in flags if not on]
     if off:
-        # One attribute per call, support before hostnames (AWS refuses hostnames without it).
-        commands = "; ".join(f"aws ec2 modify-vpc-attribute --vpc-id {vpc_id} --{_dashed(f)}" for f in off)
+        commands = "; ".join(f"aws ec2 modify-vpc-attribute --vpc-id {vpc_id} {option}" for _, option in off)
+        names = " and ".join(flag for flag, _ in off)
         raise VpcWithoutPrivateDns(
-            f"the VPC {vpc_id} (stack config awsVpcId; aws.vpc_id in the Python API) has "
-            f"{' and '.join(off)} off. The gateway's JWKS name is in a private DNS namespace, which "
-            f"only a VPC with enableDnsSupport and enableDnsHostnames on resolves. Turn them on: {commands}"
+            f"the VPC {vpc_id} (stack config awsVpcId; aws.vpc_id in the Python API) has {names} off. "
+            "The gateway's JWKS name is in a private DNS namespace, which only a VPC with "
+            f"enableDnsSupport and enableDnsHostnames on resolves. Turn them on: {commands}"
         )
-
-
-def _dashed(flag: str) -> str:
-    return "".join(f"-{c.lower()}" if c.isupper() else c for c in flag)
 
 
 def subnet_ranges(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:

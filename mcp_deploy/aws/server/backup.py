@@ -9,13 +9,13 @@ import pulumi
 import pulumi_aws as aws
 
 from mcp_deploy.aws.iam import Role
-from mcp_deploy.aws.lookback import backup_missing_hours
 from mcp_deploy.aws.platform import AwsPlatform
 from mcp_deploy.aws.platform.backup_task import scheduled_backup_task
 from mcp_deploy.aws.platform.drill import server_drill
 from mcp_deploy.aws.scheduled_task_alarms import no_success_alarm
 from mcp_deploy.aws.secret import StoredSecret
 from mcp_deploy.backup_contract import database_url_env
+from mcp_deploy.cloudwatch_lookback import backup_missing_hours
 from mcp_deploy.names import physical_name
 from mcp_deploy.server_spec import ServerSpec
 

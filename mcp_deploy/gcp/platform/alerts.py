@@ -9,7 +9,7 @@ from datetime import timedelta
 import pulumi
 import pulumi_gcp as gcp
 
-from mcp_deploy.drill_schedule import backup_missing_after
+from mcp_deploy.drill_schedule import backup_missing_after, whole_hours
 from mcp_deploy.platform_spec import GcpSpec
 
 Threshold = gcp.monitoring.AlertPolicyConditionConditionThresholdArgs
@@ -138,7 +138,7 @@ def backup_alerts(
     """Failed runs, and no success within one period of `schedule` and an hour (daily: aligned
     over 24 h, held for 1 h)."""
     stale = backup_missing_after(schedule)
-    hours = -(-stale // timedelta(hours=1))
+    hours = whole_hours(stale)
     job_run_alerts(
         f"{name}-backup",
         google,

@@ -111,7 +111,7 @@ def backups(
         ),
         opts=pulumi.ResourceOptions(
             parent=parent,
-            depends_on=[*depends_on, urls, account, *([postgres.cluster] if postgres.cluster else [])],
+            depends_on=[*depends_on, urls, account, *postgres.resources],
         ),
     )
     restore_drill(name, spec, pod, postgres, [*depends_on, urls, account], parent)

@@ -180,7 +180,7 @@ def _drill_role(
         },
         opts=pulumi.ResourceOptions(
             parent=parent,
-            depends_on=[*depends_on, credentials, *([postgres.cluster] if postgres.cluster else [])],
+            depends_on=[*depends_on, credentials, *postgres.resources],
         ),
     )
     host = f"{postgres.host}.{namespace}.svc"

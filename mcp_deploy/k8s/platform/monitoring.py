@@ -145,7 +145,5 @@ def postgres_monitor(
             "selector": {"matchLabels": {**postgres.pod_labels, "cnpg.io/podRole": "instance"}},
             "podMetricsEndpoints": [{"port": METRICS_PORT_NAME, "interval": "30s"}],
         },
-        opts=pulumi.ResourceOptions(
-            parent=parent, depends_on=[*depends_on, *([postgres.cluster] if postgres.cluster else [])]
-        ),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[*depends_on, *postgres.resources]),
     )

@@ -40,6 +40,11 @@ class Postgres:
     external_url: pulumi.Input[str] | None
 
     @property
+    def resources(self) -> tuple[pulumi.Resource, ...]:
+        """What a workload on the in-cluster database waits for: its Cluster (none if external)."""
+        return (self.cluster,) if self.cluster is not None else ()
+
+    @property
     def host(self) -> str:
         return f"{self.cluster_name}-rw"
 

@@ -65,7 +65,7 @@ class K8sServer(pulumi.ComponentResource):
         if spec.postgres is not None and platform.postgres is not None:
             db = database(name, instance, namespace, platform.postgres, in_namespace, self)
             computed[spec.postgres.url_env] = db.url
-            waits += [*db.resources, *([platform.postgres.cluster] if platform.postgres.cluster else [])]
+            waits += [*db.resources, *platform.postgres.resources]
             pod_labels[POSTGRES_CLIENT] = platform.instance
             if platform.postgres.cluster_name is not None:
                 volume, mount = postgres_ca(platform.postgres.ca_secret)

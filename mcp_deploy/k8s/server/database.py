@@ -57,7 +57,7 @@ def database(
     cluster = {"name": postgres.cluster_name}
     # The Cluster waits for the operator's Helm release when the stack installs it: so do these,
     # whose kinds (CRDs) that release brings, and which name the cluster.
-    on_cluster = [*depends_on, *([postgres.cluster] if postgres.cluster else [])]
+    on_cluster = [*depends_on, *postgres.resources]
     database_role = k8s.apiextensions.CustomResource(
         f"{name}-postgres-role",
         api_version="postgresql.cnpg.io/v1",
